@@ -1,0 +1,121 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { httpOk, type Proc, startProcess, waitFor } from "./procs.ts";
+import { toEnvFile } from "./secrets.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const BIN = join(ROOT, "node_modules", ".bin");
+
+/** No telemetry, update checks, banners or cf fetches: nothing leaves loopback. */
+export const OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  NO_UPDATE_NOTIFIER: "1",
+  DO_NOT_TRACK: "1",
+  // npm scripts put node_modules/.bin first, so children run on the Node 22 from npm.
+  PATH: `${BIN}:${process.env.PATH ?? ""}`,
+};
+
+export interface Service {
+  url: string;
+  proc: Proc;
+  stop(): Promise<void>;
+}
+
+export async function startSqld(opts: { dataDir: string; port: number; echo?: boolean }): Promise<Service> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const proc = startProcess(
+    "sqld",
+    join(BIN, "sqld"),
+    [
+      "--db-path",
+      join(opts.dataDir, "petrel.sqld"),
+      "--http-listen-addr",
+      `127.0.0.1:${opts.port}`,
+      "--no-welcome",
+      "--disable-metrics",
+    ],
+    { env: { ...OFFLINE_ENV, RUST_LOG: "warn" }, echo: opts.echo },
+  );
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitFor("sqld", () => httpOk(`${url}/health`), { proc, timeoutMs: 20_000 });
+  return { url, proc, stop: proc.stop };
+}
+
+export async function startRedis(opts: { port: number; dataDir?: string; echo?: boolean }): Promise<Service> {
+  const args = ["--port", String(opts.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  if (opts.dataDir) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    args.push("--dir", opts.dataDir, "--save", "60 1", "--dbfilename", "dump.rdb");
+  }
+  const proc = startProcess("redis", "redis-server", args, { echo: opts.echo });
+  const url = `redis://127.0.0.1:${opts.port}`;
+  await waitFor("redis-server", () => tcpOpen(opts.port), { proc, timeoutMs: 10_000 });
+  return { url, proc, stop: proc.stop };
+}
+
+export async function startPartykit(opts: {
+  port: number;
+  vars: Record<string, string>;
+  persistDir: string;
+  echo?: boolean;
+}): Promise<Service> {
+  const args = ["dev", "--port", String(opts.port), "--disable-request-cf-fetch", "--no-hotkeys"];
+  args.push("--persist", opts.persistDir);
+  for (const [k, v] of Object.entries(opts.vars)) args.push("--var", `${k}=${v}`);
+  const proc = startProcess("party", join(BIN, "partykit"), args, {
+    env: OFFLINE_ENV,
+    cwd: ROOT,
+    echo: opts.echo,
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitFor("partykit dev", () => httpOk(`${url}/parties/chat/__health`), { proc, timeoutMs: 60_000 });
+  return { url, proc, stop: proc.stop };
+}
+
+/** `wrangler dev` with R2 emulated locally; string bindings and secrets come from an env file. */
+export async function startWranglerDev(opts: {
+  port: number;
+  vars: Record<string, string | undefined>;
+  stateDir: string;
+  envFile: string;
+  echo?: boolean;
+}): Promise<Service> {
+  writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 });
+  const args = [
+    "dev",
+    "--port",
+    String(opts.port),
+    "--ip",
+    "127.0.0.1",
+    "--local",
+    "--persist-to",
+    opts.stateDir,
+    "--env-file",
+    opts.envFile,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "log",
+  ];
+  const proc = startProcess("api", join(BIN, "wrangler"), args, {
+    env: OFFLINE_ENV,
+    cwd: ROOT,
+    echo: opts.echo,
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitFor("wrangler dev", () => httpOk(`${url}/health`), { proc, timeoutMs: 90_000 });
+  return { url, proc, stop: proc.stop };
+}
+
+async function tcpOpen(port: number): Promise<boolean> {
+  const { connect } = await import("node:net");
+  return new Promise((resolveOpen) => {
+    const sock = connect({ host: "127.0.0.1", port }, () => {
+      sock.destroy();
+      resolveOpen(true);
+    });
+    sock.on("error", () => resolveOpen(false));
+  });
+}

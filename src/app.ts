@@ -1,0 +1,71 @@
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { ApiError } from "./lib/errors.ts";
+import { createRouter } from "./lib/openapi.ts";
+import { accessLog } from "./middleware/access-log.ts";
+import { authenticate } from "./middleware/authenticate.ts";
+import { onError, onNotFound } from "./middleware/error-handler.ts";
+import { requestContext, requestId } from "./middleware/request-context.ts";
+import { devRoutes } from "./routes/dev/dev.routes.ts";
+import { docsRoutes } from "./routes/docs/docs.routes.ts";
+import { healthRoutes } from "./routes/health/health.routes.ts";
+
+/**
+ * The one place that fixes middleware order:
+ * request id → context (config, log, Sentry, services) → access log → secure headers / CORS →
+ * body limit → authenticate → routes → onError / notFound → OpenAPI.
+ */
+export function createApp() {
+  const app = createRouter();
+
+  app.use(requestId());
+  app.use(requestContext());
+  app.use(accessLog());
+  app.use(
+    secureHeaders({
+      strictTransportSecurity: "max-age=63072000; includeSubDomains; preload",
+      xFrameOptions: "DENY",
+      referrerPolicy: "no-referrer",
+      crossOriginResourcePolicy: "same-origin",
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
+  );
+  app.use(async (c, next) => {
+    const origins = c.var.config.CORS_ORIGINS;
+    return cors({
+      origin: (origin) => (origins.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-Auth-Mode", "If-None-Match"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "ETag",
+        "X-Cache",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+      ],
+      credentials: true,
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use(async (c, next) =>
+    bodyLimit({
+      maxSize: c.var.config.MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `The body exceeds ${c.var.config.MAX_BODY_BYTES} bytes.`);
+      },
+    })(c, next),
+  );
+  app.use(authenticate());
+
+  app.route("/", healthRoutes);
+  app.route("/dev", devRoutes);
+
+  app.onError(onError);
+  app.notFound(onNotFound);
+  app.route("/", docsRoutes(app));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,29 @@
+import type { Toucan } from "toucan-js";
+import type { Config } from "./config.ts";
+import type { Logger } from "./lib/log.ts";
+import type { Services } from "./services/container.ts";
+
+/**
+ * Bindings as `wrangler types` generates them (src/worker-configuration.d.ts, `npm run cf-typegen`).
+ * String vars and secrets are read through `getConfig`, which validates them.
+ */
+export type Bindings = Cloudflare.Env;
+
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  role: "user" | "admin";
+}
+
+export interface Variables {
+  requestId: string;
+  config: Config;
+  log: Logger;
+  sentry: Toucan | undefined;
+  services: Services;
+  auth: AuthContext | null;
+  /** Set by cached routes for the request log: HIT | MISS | BYPASS. */
+  cacheStatus?: string;
+}
+
+export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -1,0 +1,20 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../env.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { validate } from "../../lib/validate.ts";
+
+/** Development and test helpers. Mounted only when ENVIRONMENT is development or test. */
+export const devRoutes = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    if (!c.var.config.isDev) throw new ApiError("not_found");
+    await next();
+  })
+  // Proves the error path end to end: a 500 problem document without internals, one Sentry event.
+  .get("/boom", () => {
+    throw new Error("boom: internal detail that must never reach a client");
+  })
+  // Echoes a validated JSON body: exercises the JSON parsing and validation path.
+  .post("/echo", validate("json", z.object({ message: z.string().min(1).max(200) }).strict()), (c) =>
+    c.json(c.req.valid("json")),
+  );

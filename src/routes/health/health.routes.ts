@@ -1,0 +1,62 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../../lib/openapi.ts";
+import { checkReadiness } from "../../services/health.ts";
+
+const CheckSchema = z
+  .object({
+    ok: z.boolean(),
+    latencyMs: z.number(),
+    error: z.string().optional(),
+    mode: z.string().optional(),
+  })
+  .openapi("DependencyCheck");
+const ReadySchema = z
+  .object({
+    status: z.enum(["ok", "degraded", "down"]),
+    checks: z.object({
+      database: CheckSchema,
+      cache: CheckSchema,
+      storage: CheckSchema,
+      realtime: CheckSchema,
+    }),
+  })
+  .openapi("Readiness");
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Operations"],
+  summary: "Liveness",
+  description: "Answers 200 while the Worker runs. Touches no dependency.",
+  responses: {
+    200: {
+      description: "Alive",
+      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+    },
+  },
+});
+
+const ready = createRoute({
+  method: "get",
+  path: "/ready",
+  tags: ["Operations"],
+  summary: "Readiness",
+  description:
+    "Checks every dependency with a timeout. 200 unless the database is down (503); " +
+    "`degraded` when the cache, storage or realtime is down.",
+  responses: {
+    200: {
+      description: "Ready (possibly degraded)",
+      content: { "application/json": { schema: ReadySchema } },
+    },
+    503: { description: "The database is down", content: { "application/json": { schema: ReadySchema } } },
+  },
+});
+
+export const healthRoutes = createRouter()
+  .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
+  .openapi(ready, async (c) => {
+    c.header("Cache-Control", "no-store");
+    const report = await checkReadiness(c.var.services, c.var.config.READY_TIMEOUT_MS);
+    return report.status === "down" ? c.json(report, 503) : c.json(report, 200);
+  });

@@ -1,0 +1,71 @@
+import { createMemoryStore, createUpstashStore, type KeyValueStore } from "../adapters/kv.ts";
+import { createPartykitPublisher, type RealtimePublisher } from "../adapters/realtime.ts";
+import { createR2Storage, type ObjectStorage } from "../adapters/storage.ts";
+import type { Config } from "../config.ts";
+import { type DatabaseHandle, getDatabase } from "../db/client.ts";
+import type { Logger } from "../lib/log.ts";
+
+export interface Services {
+  readonly database: DatabaseHandle;
+  readonly kv: KeyValueStore;
+  readonly storage: ObjectStorage;
+  readonly realtime: RealtimePublisher;
+}
+
+// Module scope holds only what is safe to share across requests of one isolate:
+// stateless clients keyed by their configuration. Nothing here does I/O on creation.
+let memoryStore: KeyValueStore | undefined;
+const upstashStores = new Map<string, KeyValueStore>();
+
+function kvFor(config: Config, log: Logger): KeyValueStore {
+  if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
+    const key = `${config.UPSTASH_REDIS_REST_URL}|${config.REDIS_TIMEOUT_MS}`;
+    let store = upstashStores.get(key);
+    if (!store) {
+      store = createUpstashStore(
+        config.UPSTASH_REDIS_REST_URL,
+        config.UPSTASH_REDIS_REST_TOKEN,
+        config.REDIS_TIMEOUT_MS,
+      );
+      upstashStores.set(key, store);
+    }
+    return store;
+  }
+  if (!memoryStore) {
+    memoryStore = createMemoryStore();
+    log.warn("redis not configured: cache and rate limits use a per-isolate memory store (degraded)", {
+      event: "redis_degraded",
+      hint: "set UPSTASH_REDIS_REST_URL/TOKEN, or install redis-server for npm run dev",
+    });
+  }
+  return memoryStore;
+}
+
+export function createServices(config: Config, env: { FILES: R2Bucket }, log: Logger): Services {
+  let database: DatabaseHandle | undefined;
+  let kv: KeyValueStore | undefined;
+  let realtime: RealtimePublisher | undefined;
+  let storage: ObjectStorage | undefined;
+  return {
+    get database() {
+      database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
+      return database;
+    },
+    get kv() {
+      kv ??= kvFor(config, log);
+      return kv;
+    },
+    get storage() {
+      storage ??= createR2Storage(env.FILES);
+      return storage;
+    },
+    get realtime() {
+      realtime ??= createPartykitPublisher(
+        config.PARTYKIT_URL,
+        config.SERVICE_TOKEN,
+        config.PARTYKIT_TIMEOUT_MS,
+      );
+      return realtime;
+    },
+  };
+}

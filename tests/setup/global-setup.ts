@@ -1,0 +1,214 @@
+/**
+ * Starts every service the tests need, once per run, on free loopback ports: sqld (with
+ * migrations), redis-server + the Upstash REST bridge, a Sentry envelope sink, the Worker in
+ * `wrangler dev` (for partykit's callbacks and static assets), and `partykit dev`. A second
+ * sqld and Redis are reserved for fault injection, driven through a loopback control server,
+ * so stopping them never disturbs tests running in parallel. Everything is stopped after.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createTcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { applyMigrations } from "../../scripts/lib/migrate.ts";
+import { freePort, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
+import { generateLocalSecrets } from "../../scripts/lib/secrets.ts";
+import { startSentrySink } from "../../scripts/lib/sentry-sink.ts";
+import {
+  type Service,
+  startPartykit,
+  startRedis,
+  startSqld,
+  startWranglerDev,
+} from "../../scripts/lib/stack.ts";
+import { startUpstashBridge, type UpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    bindings: Record<string, string>;
+    sqldUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+    redisUrl: string;
+    sentryUrl: string;
+    workerUrl: string;
+    partyUrl: string;
+    controlUrl: string;
+    faultSqldUrl: string;
+    faultUpstashUrl: string;
+    hungUrl: string;
+  }
+}
+
+/** A service that the control server can stop and start again on the same port and data. */
+interface Restartable {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function restartable(startFn: () => Promise<Service>): Restartable & { first: Promise<Service> } {
+  let current: Service | undefined;
+  const start = async () => {
+    if (!current || current.proc.child.exitCode !== null || current.proc.child.signalCode !== null) {
+      current = await startFn();
+    }
+  };
+  const first = startFn().then((s) => {
+    current = s;
+    return s;
+  });
+  return {
+    first,
+    start,
+    stop: async () => {
+      await current?.stop();
+    },
+  };
+}
+
+function startControlServer(services: Record<string, Restartable>): Promise<{ url: string; server: Server }> {
+  const server = createHttpServer(async (req, res) => {
+    const m = /^\/services\/([a-z-]+)\/(stop|start)$/.exec(req.url ?? "");
+    const svc = m && services[m[1]!];
+    if (req.method !== "POST" || !m || !svc) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      await (m[2] === "stop" ? svc.stop() : svc.start());
+      res.writeHead(204).end();
+    } catch (err) {
+      res.writeHead(500).end(String(err));
+    }
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address();
+      resolve({ url: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`, server });
+    }),
+  );
+}
+
+/** Accepts TCP connections and never answers: a hung dependency. */
+async function startHungServer(): Promise<{ url: string; close(): void }> {
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createTcpServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+export default async function setup(project: TestProject) {
+  installExitHooks();
+  const dir = mkdtempSync(join(tmpdir(), "petrel-test-"));
+  const cleanups: Array<() => unknown> = [];
+  const echo = process.env.PETREL_TEST_ECHO === "1";
+  try {
+    const secrets = await generateLocalSecrets();
+    const [sqldPort, faultSqldPort, redisPort, faultRedisPort, partyPort, workerPort] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
+    );
+
+    const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort!, echo });
+    cleanups.push(() => sqld.stop());
+    const faultSqld = restartable(() =>
+      startSqld({ dataDir: join(dir, "fault-sqld"), port: faultSqldPort! }),
+    );
+    cleanups.push(() => faultSqld.stop());
+    const redis = await startRedis({ port: redisPort!, echo });
+    cleanups.push(() => redis.stop());
+    const faultRedis = restartable(() => startRedis({ port: faultRedisPort! }));
+    cleanups.push(() => faultRedis.stop());
+    await Promise.all([faultSqld.first, faultRedis.first]);
+    await Promise.all([applyMigrations(sqld.url), applyMigrations((await faultSqld.first).url)]);
+
+    const upstashToken = secrets.SERVICE_TOKEN!;
+    const bridges: UpstashBridge[] = await Promise.all([
+      startUpstashBridge({ redisUrl: redis.url, token: upstashToken }),
+      startUpstashBridge({ redisUrl: (await faultRedis.first).url, token: upstashToken }),
+    ]);
+    cleanups.push(...bridges.map((b) => () => b.close()));
+    const [bridge, faultBridge] = bridges as [UpstashBridge, UpstashBridge];
+
+    const sentry = await startSentrySink();
+    cleanups.push(() => sentry.close());
+    const hung = await startHungServer();
+    cleanups.push(() => hung.close());
+
+    const workerUrl = `http://127.0.0.1:${workerPort}`;
+    const partyUrl = `http://127.0.0.1:${partyPort}`;
+    const bindings: Record<string, string> = {
+      ENVIRONMENT: "test",
+      LOG_LEVEL: "warn",
+      LIBSQL_URL: sqld.url,
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: upstashToken,
+      PARTYKIT_URL: partyUrl,
+      PUBLIC_API_URL: workerUrl,
+      APP_URL: `${workerUrl}/app`,
+      JWT_ISSUER: workerUrl,
+      JWT_AUDIENCE: "petrel",
+      CORS_ORIGINS: "http://app.test",
+      SENTRY_DSN: sentry.dsn,
+      SENTRY_RELEASE: "petrel@test",
+      ...secrets,
+    };
+
+    const [party, worker] = await Promise.all([
+      startPartykit({
+        port: partyPort!,
+        persistDir: join(dir, "partykit"),
+        vars: { API_URL: workerUrl, SERVICE_TOKEN: secrets.SERVICE_TOKEN!, ENVIRONMENT: "test" },
+        echo,
+      }),
+      startWranglerDev({
+        port: workerPort!,
+        vars: bindings,
+        stateDir: join(dir, "wrangler"),
+        envFile: join(dir, "worker.env"),
+        echo,
+      }),
+    ]);
+    cleanups.push(
+      () => party.stop(),
+      () => worker.stop(),
+    );
+
+    const control = await startControlServer({ "fault-sqld": faultSqld, "fault-redis": faultRedis });
+    cleanups.push(() => new Promise((r) => control.server.close(r)));
+
+    project.provide("bindings", bindings);
+    project.provide("sqldUrl", sqld.url);
+    project.provide("upstashUrl", bridge.url);
+    project.provide("upstashToken", upstashToken);
+    project.provide("redisUrl", redis.url);
+    project.provide("sentryUrl", sentry.url);
+    project.provide("workerUrl", workerUrl);
+    project.provide("partyUrl", partyUrl);
+    project.provide("controlUrl", control.url);
+    project.provide("faultSqldUrl", (await faultSqld.first).url);
+    project.provide("faultUpstashUrl", faultBridge.url);
+    project.provide("hungUrl", hung.url);
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+
+  async function teardown() {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+    killAllChildren();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return teardown;
+}
