@@ -7,9 +7,12 @@ import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { onError, onNotFound } from "./middleware/error-handler.ts";
 import { requestContext, requestId } from "./middleware/request-context.ts";
+import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { devRoutes } from "./routes/dev/dev.routes.ts";
 import { docsRoutes } from "./routes/docs/docs.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
+import { jwksRoutes } from "./routes/jwks/jwks.routes.ts";
+import { meRoutes } from "./routes/me/me.routes.ts";
 
 /**
  * The one place that fixes middleware order:
@@ -60,7 +63,23 @@ export function createApp() {
   app.use(authenticate());
 
   app.route("/", healthRoutes);
+  app.route("/", jwksRoutes);
+  app.route("/v1/auth", authRoutes);
+  app.route("/v1/me", meRoutes);
   app.route("/dev", devRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Access token from /v1/auth/login, /register, /refresh or /oauth/exchange.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "refreshCookie", {
+    type: "apiKey",
+    in: "cookie",
+    name: "petrel_rt",
+    description: "Refresh token cookie (cookie flow, `X-Auth-Mode: cookie`), scoped to /v1/auth.",
+  });
 
   app.onError(onError);
   app.notFound(onNotFound);

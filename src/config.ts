@@ -46,6 +46,27 @@ export const ConfigSchema = z.object({
   READY_TIMEOUT_MS: intFrom(1500, 50, 30_000),
   /** Default body limit for JSON routes. */
   MAX_BODY_BYTES: intFrom(64 * 1024, 1024, 10 * 1024 * 1024),
+  /** Identity. Lifetimes in seconds. */
+  ACCESS_TOKEN_TTL: intFrom(15 * 60, 30, 24 * 3600),
+  REFRESH_TOKEN_TTL: intFrom(30 * 24 * 3600, 60, 365 * 24 * 3600),
+  REFRESH_GRACE_SECONDS: intFrom(10, 0, 300),
+  CLOCK_SKEW_SECONDS: intFrom(30, 0, 300),
+  /** How stale an isolate's view of revoked sessions may be (ms). 0 = check the database on every request. */
+  REVOCATION_SYNC_MS: intFrom(5000, 0, 60_000),
+  /** PBKDF2-HMAC-SHA-256 iterations (OWASP: 600,000). Tests may lower it. */
+  PASSWORD_ITERATIONS: intFrom(600_000, 1000, 5_000_000),
+  EMAIL_TOKEN_TTL: intFrom(24 * 3600, 60, 7 * 24 * 3600),
+  RESET_TOKEN_TTL: intFrom(3600, 60, 24 * 3600),
+  INVITATION_TTL: intFrom(7 * 24 * 3600, 60, 30 * 24 * 3600),
+  /** Rate limits: requests per window. */
+  AUTH_RATE_LIMIT: intFrom(10, 1, 100_000),
+  AUTH_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
+  API_RATE_LIMIT: intFrom(600, 1, 1_000_000),
+  API_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
+  /** OAuth providers: a JSON array of {id, type: "oidc"|"github"|"google", issuer?, clientId, clientSecret, ...}. */
+  OAUTH_PROVIDERS: optionalString,
+  /** Outgoing mail in staging/production: POST JSON {to, subject, text, html} to this URL. */
+  MAIL_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {

@@ -1,5 +1,6 @@
 import type { Toucan } from "toucan-js";
 import type { Config } from "./config.ts";
+import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
 import type { Services } from "./services/container.ts";
 
@@ -22,6 +23,8 @@ export interface Variables {
   sentry: Toucan | undefined;
   services: Services;
   auth: AuthContext | null;
+  /** Why `auth` is null when a credential was presented. */
+  authError?: ErrorCode;
   /** Set by cached routes for the request log: HIT | MISS | BYPASS. */
   cacheStatus?: string;
 }

@@ -30,12 +30,14 @@ export const sessions = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    /** Hash of the current refresh token. */
+    /**
+     * Hash of the current refresh token. Tokens form a chain: each successor is an HMAC of its
+     * parent, and `generation` counts rotations, so an old token can be proven an ancestor
+     * (reuse) by hashing forward, while only the current hash is stored.
+     */
     refreshHash: text("refresh_hash").notNull(),
-    /** Hash of the previous refresh token, accepted only inside the grace window after rotation. */
-    previousHash: text("previous_hash"),
-    rotatedAt: text("rotated_at"),
     generation: integer("generation").notNull().default(0),
+    rotatedAt: text("rotated_at"),
     userAgent: text("user_agent"),
     ip: text("ip"),
     createdAt: text("created_at").notNull().default(now),
@@ -47,6 +49,143 @@ export const sessions = sqliteTable(
   (t) => [
     index("sessions_user_idx").on(t.userId),
     uniqueIndex("sessions_refresh_uq").on(t.refreshHash),
-    index("sessions_previous_idx").on(t.previousHash),
+    index("sessions_revoked_idx").on(t.revokedAt),
   ],
 );
+
+/** One-time tokens sent by mail: email verification and password reset. Only hashes are stored. */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["verify_email", "reset_password"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("email_tokens_hash_uq").on(t.tokenHash), index("email_tokens_user_idx").on(t.userId)],
+);
+
+/** Identities at OAuth/OIDC providers linked to a user. */
+export const oauthAccounts = sqliteTable(
+  "oauth_accounts",
+  {
+    provider: text("provider").notNull(),
+    subject: text("subject").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    email: text("email"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("oauth_accounts_pk").on(t.provider, t.subject),
+    index("oauth_accounts_user_idx").on(t.userId),
+  ],
+);
+
+/**
+ * Short-lived OAuth state: `flow` rows hold the state + PKCE verifier between start and callback;
+ * `code` rows hold the one-time exchange code handed to the app after the callback.
+ */
+export const oauthGrants = sqliteTable(
+  "oauth_grants",
+  {
+    keyHash: text("key_hash").primaryKey(),
+    kind: text("kind", { enum: ["flow", "code"] }).notNull(),
+    provider: text("provider").notNull(),
+    verifier: text("verifier"),
+    nonce: text("nonce"),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("oauth_grants_expires_idx").on(t.expiresAt)],
+);
+
+export const orgs = sqliteTable(
+  "orgs",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    slug: text("slug").notNull(),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("orgs_slug_uq").on(t.slug)],
+);
+
+export const ORG_ROLES = ["owner", "admin", "member", "guest"] as const;
+export type OrgRole = (typeof ORG_ROLES)[number];
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ORG_ROLES }).notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("memberships_pk").on(t.orgId, t.userId), index("memberships_user_idx").on(t.userId)],
+);
+
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ORG_ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: text("expires_at").notNull(),
+    acceptedAt: text("accepted_at"),
+    acceptedBy: text("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: text("revoked_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("invitations_token_uq").on(t.tokenHash), index("invitations_org_idx").on(t.orgId)],
+);
+
+/** Who did what, when, from where. Append-only. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    at: text("at").notNull().default(now),
+    action: text("action").notNull(),
+    actorId: text("actor_id"),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    orgId: text("org_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    requestId: text("request_id"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_actor_idx").on(t.actorId)],
+);
+
+/** Development/test mail outbox (GET /dev/outbox). Never used in staging or production. */
+export const devOutbox = sqliteTable("dev_outbox", {
+  id: text("id").primaryKey(),
+  to: text("to").notNull(),
+  subject: text("subject").notNull(),
+  text: text("text").notNull(),
+  html: text("html").notNull(),
+  token: text("token"),
+  createdAt: text("created_at").notNull().default(now),
+});

@@ -1,19 +1,62 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../lib/errors.ts";
+import { ApiError, type ErrorCode } from "../lib/errors.ts";
+import { isSessionRevoked } from "../services/revocation.ts";
+import { verifyAccessToken } from "../services/tokens.ts";
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
 /**
- * Sets `c.var.auth` from the bearer token and never rejects (placeholder until the identity
- * work: no token is accepted yet). Routes that need a user use `requireAuth()`.
+ * Reads the bearer token, sets `c.var.auth`, and never rejects: a missing or bad token leaves
+ * `auth` null and records why, so `requireAuth()` can answer 401 with the right code.
  */
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     c.set("auth", null);
+    const header = c.req.header("authorization");
+    if (header) {
+      const m = BEARER.exec(header);
+      if (!m) {
+        c.set("authError", "unauthorized");
+      } else {
+        try {
+          const claims = await verifyAccessToken(c.var.config, m[1]!);
+          const { db } = c.var.services.database;
+          if (await isSessionRevoked(claims.sid, db, c.var.config, c.var.log)) {
+            c.set("authError", "unauthorized");
+          } else {
+            c.set("auth", { userId: claims.sub, sessionId: claims.sid, role: claims.role });
+            c.var.sentry?.setUser({ id: claims.sub });
+          }
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          c.set("authError", err.code);
+        }
+      }
+    }
     await next();
   });
 
 export const requireAuth = () =>
   createMiddleware<AppEnv>(async function requireAuth(c, next) {
-    if (!c.var.auth) throw new ApiError("unauthorized", "A valid bearer token is required.");
+    if (!c.var.auth) {
+      const code: ErrorCode = c.var.authError ?? "unauthorized";
+      throw new ApiError(
+        code,
+        code === "token_expired" ? "The access token has expired." : "A valid bearer token is required.",
+        {
+          headers: {
+            "WWW-Authenticate": `Bearer realm="petrel"${code === "token_expired" ? ', error="invalid_token"' : ""}`,
+          },
+        },
+      );
+    }
+    await next();
+  });
+
+/** Global admins only (the JWT's role; a role change revokes the user's sessions). */
+export const requireGlobalAdmin = () =>
+  createMiddleware<AppEnv>(async function requireGlobalAdmin(c, next) {
+    if (c.var.auth?.role !== "admin") throw new ApiError("forbidden", "Global admins only.");
     await next();
   });

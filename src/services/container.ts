@@ -1,4 +1,10 @@
 import { createMemoryStore, createUpstashStore, type KeyValueStore } from "../adapters/kv.ts";
+import {
+  createNullMailer,
+  createOutboxMailer,
+  createWebhookMailer,
+  type Mailer,
+} from "../adapters/mailer.ts";
 import { createPartykitPublisher, type RealtimePublisher } from "../adapters/realtime.ts";
 import { createR2Storage, type ObjectStorage } from "../adapters/storage.ts";
 import type { Config } from "../config.ts";
@@ -10,6 +16,7 @@ export interface Services {
   readonly kv: KeyValueStore;
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
+  readonly mailer: Mailer;
 }
 
 // Module scope holds only what is safe to share across requests of one isolate:
@@ -46,6 +53,7 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   let kv: KeyValueStore | undefined;
   let realtime: RealtimePublisher | undefined;
   let storage: ObjectStorage | undefined;
+  let mailer: Mailer | undefined;
   return {
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
@@ -58,6 +66,14 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
     get storage() {
       storage ??= createR2Storage(env.FILES);
       return storage;
+    },
+    get mailer() {
+      mailer ??= config.MAIL_WEBHOOK_URL
+        ? createWebhookMailer(config.MAIL_WEBHOOK_URL, config.PARTYKIT_TIMEOUT_MS)
+        : config.isDev
+          ? createOutboxMailer(this.database.db)
+          : createNullMailer(log);
+      return mailer;
     },
     get realtime() {
       realtime ??= createPartykitPublisher(

@@ -162,6 +162,10 @@ export default async function setup(project: TestProject) {
       CORS_ORIGINS: "http://app.test",
       SENTRY_DSN: sentry.dsn,
       SENTRY_RELEASE: "petrel@test",
+      // Cheap hashing keeps the suite fast; one test runs the production parameters end to end.
+      PASSWORD_ITERATIONS: "1000",
+      // Tests give each simulated client its own IP; the rate-limit tests set low limits themselves.
+      AUTH_RATE_LIMIT: "1000",
       ...secrets,
     };
 

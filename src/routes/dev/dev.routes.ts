@@ -1,5 +1,7 @@
+import { asc } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { devOutbox } from "../../db/schema.ts";
 import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { validate } from "../../lib/validate.ts";
@@ -15,6 +17,20 @@ export const devRoutes = new Hono<AppEnv>()
     throw new Error("boom: internal detail that must never reach a client");
   })
   // Echoes a validated JSON body: exercises the JSON parsing and validation path.
+  // The local mail outbox (development and test mailer), newest last.
+  .get("/outbox", async (c) => {
+    const rows = await c.var.services.database.db.select().from(devOutbox).orderBy(asc(devOutbox.id));
+    return c.json(
+      rows.map(({ to, subject, text, html, token, createdAt }) => ({
+        to,
+        subject,
+        text,
+        html,
+        token,
+        createdAt,
+      })),
+    );
+  })
   .post("/echo", validate("json", z.object({ message: z.string().min(1).max(200) }).strict()), (c) =>
     c.json(c.req.valid("json")),
   );

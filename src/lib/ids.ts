@@ -1,0 +1,27 @@
+import { z } from "@hono/zod-openapi";
+
+/**
+ * UUIDv7 ids: time-ordered (good index locality, cursor pagination by id) and opaque.
+ * Hand-written (a dozen lines) because crypto.randomUUID() only makes v4.
+ */
+export function uuidv7(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ts = Date.now();
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ts & 0xff;
+    ts = Math.floor(ts / 256);
+  }
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** One spelling per id: lower-case canonical UUID, nothing else (no `%31`, no upper case). */
+export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const IdSchema = z.string().regex(ID_PATTERN, "must be a lower-case UUID").openapi({
+  example: "01936b2e-7c4a-7d2e-9f3a-2b1c0d9e8f7a",
+});
+
+export const nowIso = () => new Date().toISOString();
+export const isoIn = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();

@@ -1,0 +1,129 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import { RedisStore, rateLimiter, type Store } from "hono-rate-limiter";
+import type { Config } from "../config.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { createThrottledLog, errorFields } from "../lib/log.ts";
+
+/**
+ * Degraded store for when no Redis is configured: a fixed window per isolate. Hand-written
+ * because hono-rate-limiter's MemoryStore starts a setInterval, which Workers do not allow
+ * outside a request.
+ */
+class IsolateMemoryStore implements Store<AppEnv> {
+  private windowMs = 60_000;
+  private hits = new Map<string, { count: number; resetAt: number }>();
+  readonly localKeys = true;
+  init(options: { windowMs: number }) {
+    this.windowMs = options.windowMs;
+  }
+  increment(key: string) {
+    const now = Date.now();
+    let e = this.hits.get(key);
+    if (!e || e.resetAt <= now) {
+      if (this.hits.size > 50_000) this.hits.clear();
+      e = { count: 0, resetAt: now + this.windowMs };
+      this.hits.set(key, e);
+    }
+    e.count++;
+    return { totalHits: e.count, resetTime: new Date(e.resetAt) };
+  }
+  decrement(key: string) {
+    const e = this.hits.get(key);
+    if (e) e.count = Math.max(0, e.count - 1);
+  }
+  resetKey(key: string) {
+    this.hits.delete(key);
+  }
+}
+
+export interface RateLimitOptions {
+  /** Separates the counters of different limits. */
+  name: string;
+  limit: (config: Config) => number;
+  windowSeconds: (config: Config) => number;
+  /** The counter key for this request, or undefined to skip (e.g. no email in the body). */
+  key: (c: Context<AppEnv>) => string | undefined | Promise<string | undefined>;
+  /** What a store failure means: `closed` answers 503 (auth), `open` lets the request through. */
+  onStoreFailure: "closed" | "open";
+}
+
+const stores = new Map<string, Store<AppEnv>>();
+const throttled = createThrottledLog(30_000);
+
+function storeFor(c: Context<AppEnv>, name: string, windowMs: number): Store<AppEnv> {
+  const kv = c.var.services.kv;
+  const id = `${kv.kind}|${c.var.config.UPSTASH_REDIS_REST_URL ?? ""}|${name}|${windowMs}`;
+  let store = stores.get(id);
+  if (!store) {
+    // Built on first use: RedisStore loads its Lua scripts in its constructor, and Workers
+    // forbid I/O at module scope.
+    store = kv.redis
+      ? (new RedisStore({ client: kv.redis, prefix: `rl:${name}:` }) as Store<AppEnv>)
+      : new IsolateMemoryStore();
+    stores.set(id, store);
+  }
+  return store;
+}
+
+export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async function rateLimitMiddleware(c, next) {
+    const key = await opts.key(c);
+    if (key === undefined) return next();
+    const limit = opts.limit(c.var.config);
+    const windowMs = opts.windowSeconds(c.var.config) * 1000;
+    const limiter = rateLimiter<AppEnv>({
+      windowMs,
+      limit,
+      standardHeaders: "draft-6",
+      keyGenerator: () => key,
+      store: storeFor(c, opts.name, windowMs),
+      handler: (ctx) => {
+        const reset =
+          Number(ctx.res.headers.get("RateLimit-Reset") ?? c.res.headers.get("RateLimit-Reset")) ||
+          opts.windowSeconds(c.var.config);
+        throw new ApiError("rate_limited", `Too many requests: at most ${limit} per ${windowMs / 1000} s.`, {
+          headers: {
+            "Retry-After": String(reset),
+            "RateLimit-Limit": String(limit),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": String(reset),
+          },
+        });
+      },
+    });
+    let downstream = false;
+    try {
+      await limiter(c, async () => {
+        downstream = true;
+        await next();
+      });
+    } catch (err) {
+      if (downstream || err instanceof ApiError) throw err;
+      throttled(`rate-limit-${opts.name}`, () =>
+        c.var.log.error("rate limit store unavailable", {
+          limiter: opts.name,
+          mode: opts.onStoreFailure,
+          ...errorFields(err),
+        }),
+      );
+      if (opts.onStoreFailure === "closed") {
+        throw new ApiError(
+          "dependency_unavailable",
+          "Rate limiting is temporarily unavailable. Retry later.",
+          { headers: { "Retry-After": "5" } },
+        );
+      }
+      await next();
+    }
+  });
+}
+
+/** The client IP; IPv6 addresses are grouped by /64 (one subscriber usually holds a whole /64). */
+export function ipKey(c: Context<AppEnv>): string {
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  if (!ip.includes(":")) return ip;
+  const parts = ip.split("::")[0]!.split(":");
+  return `${parts.slice(0, 4).join(":")}::/64`;
+}

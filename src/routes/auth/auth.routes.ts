@@ -1,0 +1,202 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../env.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { requireAuth } from "../../middleware/authenticate.ts";
+import { assertSameOrigin } from "../../middleware/csrf.ts";
+import { ipKey, rateLimit } from "../../middleware/rate-limit.ts";
+import * as accounts from "../../services/accounts.ts";
+import { refresh } from "../../services/sessions.ts";
+import { getUser, toPublicUser } from "../../services/users.ts";
+import { caller, svc } from "../context.ts";
+import {
+  AuthModeHeaderSchema,
+  AuthResponseSchema,
+  ForgotBodySchema,
+  LoginBodySchema,
+  RefreshBodySchema,
+  RegisterBodySchema,
+  ResetBodySchema,
+  TokenBodySchema,
+} from "./auth.schema.ts";
+import { authResponse, clearRefreshCookie, refreshTokenFrom, wantsCookie } from "./cookie.ts";
+
+const json = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: true,
+});
+const authOk = (description: string) => ({
+  description,
+  content: { "application/json": { schema: AuthResponseSchema } },
+});
+
+/** Auth routes: 10/min per IP across all of them (and per email where there is one), successes included. */
+const perIp = rateLimit({
+  name: "auth-ip",
+  limit: (c) => c.AUTH_RATE_LIMIT,
+  windowSeconds: (c) => c.AUTH_RATE_WINDOW_SECONDS,
+  key: (c) => ipKey(c),
+  onStoreFailure: "closed",
+});
+const perEmail = rateLimit({
+  name: "auth-email",
+  limit: (c) => c.AUTH_RATE_LIMIT,
+  windowSeconds: (c) => c.AUTH_RATE_WINDOW_SECONDS,
+  key: async (c: Context<AppEnv>) => {
+    const body = (await c.req.json().catch(() => null)) as { email?: unknown } | null;
+    return typeof body?.email === "string" ? body.email.trim().toLowerCase().slice(0, 254) : undefined;
+  },
+  onStoreFailure: "closed",
+});
+const cookieCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+  if (wantsCookie(c)) assertSameOrigin(c);
+  await next();
+};
+
+const tags = ["Auth"];
+const limited = [perIp, perEmail] as const;
+
+const register = createRoute({
+  method: "post",
+  path: "/register",
+  tags,
+  summary: "Create an account",
+  middleware: [...limited, cookieCsrf],
+  request: { body: json(RegisterBodySchema), headers: AuthModeHeaderSchema },
+  responses: { 201: authOk("Account created, signed in"), ...errorResponses(400, 403, 409, 429, 503) },
+});
+const login = createRoute({
+  method: "post",
+  path: "/login",
+  tags,
+  summary: "Sign in with email and password",
+  description: "Unknown email and wrong password get the same 401 answer in similar time.",
+  middleware: [...limited, cookieCsrf],
+  request: { body: json(LoginBodySchema), headers: AuthModeHeaderSchema },
+  responses: { 200: authOk("Signed in"), ...errorResponses(400, 401, 403, 429, 503) },
+});
+const refreshRoute = createRoute({
+  method: "post",
+  path: "/refresh",
+  tags,
+  summary: "Rotate the refresh token",
+  description:
+    "Every use rotates the token. Presenting a used token revokes the session, except within the grace window right after its rotation (concurrent tabs), where the same successor is returned again.",
+  security: [{}, { refreshCookie: [] }],
+  middleware: [perIp],
+  request: {
+    body: { content: { "application/json": { schema: RefreshBodySchema } }, required: false },
+    headers: AuthModeHeaderSchema,
+  },
+  responses: { 200: authOk("New token pair"), ...errorResponses(400, 401, 403, 429, 503) },
+});
+const logout = createRoute({
+  method: "post",
+  path: "/logout",
+  tags,
+  summary: "Sign out this session",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth()],
+  responses: {
+    204: { description: "The session's refresh token and access tokens stop working at once" },
+    ...errorResponses(401),
+  },
+});
+const verifyEmail = createRoute({
+  method: "post",
+  path: "/verify-email",
+  tags,
+  summary: "Confirm an email address",
+  middleware: [perIp],
+  request: { body: json(TokenBodySchema) },
+  responses: { 204: { description: "Verified" }, ...errorResponses(400, 429, 503) },
+});
+const resend = createRoute({
+  method: "post",
+  path: "/verify-email/resend",
+  tags,
+  summary: "Send the verification mail again",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth(), perIp],
+  responses: { 202: { description: "Sent (if not verified yet)" }, ...errorResponses(401, 429, 503) },
+});
+const forgot = createRoute({
+  method: "post",
+  path: "/password/forgot",
+  tags,
+  summary: "Ask for a password reset mail",
+  description: "Always 202, whether or not the account exists.",
+  middleware: [...limited],
+  request: { body: json(ForgotBodySchema) },
+  responses: { 202: { description: "Accepted" }, ...errorResponses(400, 429, 503) },
+});
+const reset = createRoute({
+  method: "post",
+  path: "/password/reset",
+  tags,
+  summary: "Set a new password with a reset token",
+  description: "Revokes every session of the user.",
+  middleware: [perIp],
+  request: { body: json(ResetBodySchema) },
+  responses: { 204: { description: "Password changed" }, ...errorResponses(400, 429, 503) },
+});
+
+/** Refresh: the body may be empty or absent in the cookie flow. */
+async function readRefreshBody(c: Context<AppEnv>) {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError("validation_failed", "Malformed JSON in request body.");
+  }
+  return RefreshBodySchema.parse(value);
+}
+
+export const authRoutes = createRouter()
+  .openapi(register, async (c) => authResponse(c, await accounts.register(svc(c), c.req.valid("json")), 201))
+  .openapi(login, async (c) => authResponse(c, await accounts.login(svc(c), c.req.valid("json")), 200))
+  .openapi(refreshRoute, async (c) => {
+    const body = await readRefreshBody(c);
+    const { token, viaCookie } = refreshTokenFrom(c, body.refreshToken);
+    if (!token) throw new ApiError("unauthorized", "No refresh token in the body or cookie.");
+    const ctx = svc(c);
+    const pair = await refresh(ctx, token);
+    const user = await getUser(ctx, pair.userId);
+    return authResponse(
+      c,
+      {
+        user: toPublicUser(user),
+        accessToken: pair.accessToken,
+        refreshToken: pair.refreshToken,
+        expiresIn: pair.expiresIn,
+      },
+      200,
+      viaCookie || wantsCookie(c),
+    );
+  })
+  .openapi(logout, async (c) => {
+    const me = caller(c);
+    await accounts.logout(svc(c), me.userId, me.sessionId);
+    clearRefreshCookie(c);
+    return c.body(null, 204);
+  })
+  .openapi(verifyEmail, async (c) => {
+    await accounts.verifyEmail(svc(c), c.req.valid("json").token);
+    return c.body(null, 204);
+  })
+  .openapi(resend, async (c) => {
+    await accounts.resendVerification(svc(c), caller(c).userId);
+    return c.body(null, 202);
+  })
+  .openapi(forgot, (c) => {
+    accounts.forgotPassword(svc(c), c.req.valid("json").email);
+    return c.body(null, 202);
+  })
+  .openapi(reset, async (c) => {
+    const { token, password } = c.req.valid("json");
+    await accounts.resetPassword(svc(c), token, password);
+    return c.body(null, 204);
+  });

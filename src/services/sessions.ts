@@ -1,0 +1,183 @@
+import { and, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { sessions, users } from "../db/schema.ts";
+import { hmac, randomToken, sha256 } from "../lib/crypto.ts";
+import { ApiError } from "../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
+import { auditInsert } from "./audit.ts";
+import type { ServiceContext } from "./context.ts";
+import { markRevoked } from "./revocation.ts";
+import { signAccessToken } from "./tokens.ts";
+
+/**
+ * Refresh tokens: `<sessionId>.<generation>.<secret>`, opaque to clients. The secret of
+ * generation n+1 is HMAC(SERVER_SECRET, secret n), so only the current hash is stored, the
+ * successor of a token can be recomputed (grace window for concurrent tabs), and an old token
+ * can be proven an ancestor of the current one (reuse → the session is revoked).
+ */
+const MAX_REUSE_WALK = 1000;
+
+function parseRefreshToken(token: string) {
+  const m = /^([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { sessionId: m[1]!, generation: Number(m[2]), secret: m[3]! } : null;
+}
+
+const successor = (ctx: ServiceContext, secret: string) => hmac(ctx.config.SERVER_SECRET, "refresh", secret);
+const format = (sessionId: string, generation: number, secret: string) =>
+  `${sessionId}.${generation}.${secret}`;
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  sessionId: string;
+}
+
+async function accessFor(ctx: ServiceContext, userId: string, sessionId: string, role: "user" | "admin") {
+  return signAccessToken(ctx.config, { sub: userId, sid: sessionId, role });
+}
+
+/** The insert for a new session (callers batch it with what else the request writes). */
+export async function newSession(ctx: ServiceContext, userId: string) {
+  const sessionId = uuidv7();
+  const secret = randomToken();
+  const insert = ctx.db.insert(sessions).values({
+    id: sessionId,
+    userId,
+    refreshHash: await sha256(secret),
+    generation: 0,
+    userAgent: ctx.meta.userAgent?.slice(0, 512) ?? null,
+    ip: ctx.meta.ip,
+    expiresAt: isoIn(ctx.config.REFRESH_TOKEN_TTL),
+  });
+  return { sessionId, refreshToken: format(sessionId, 0, secret), insert };
+}
+
+export async function issueTokens(
+  ctx: ServiceContext,
+  user: { id: string; role: "user" | "admin" },
+  session: { sessionId: string; refreshToken: string },
+): Promise<TokenPair> {
+  return {
+    accessToken: await accessFor(ctx, user.id, session.sessionId, user.role),
+    refreshToken: session.refreshToken,
+    expiresIn: ctx.config.ACCESS_TOKEN_TTL,
+    sessionId: session.sessionId,
+  };
+}
+
+const invalid = () => new ApiError("unauthorized", "The refresh token is invalid, expired or revoked.");
+
+export async function refresh(ctx: ServiceContext, token: string): Promise<TokenPair & { userId: string }> {
+  const parsed = parseRefreshToken(token);
+  if (!parsed) throw invalid();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [row] = await ctx.db
+      .select({ s: sessions, role: users.role, disabledAt: users.disabledAt })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, parsed.sessionId));
+    if (!row || row.s.revokedAt || row.disabledAt || row.s.expiresAt <= nowIso()) throw invalid();
+    const s = row.s;
+    const next = await successor(ctx, parsed.secret);
+
+    if (parsed.generation === s.generation && (await sha256(parsed.secret)) === s.refreshHash) {
+      const updated = await ctx.db
+        .update(sessions)
+        .set({
+          refreshHash: await sha256(next),
+          generation: s.generation + 1,
+          rotatedAt: nowIso(),
+          lastUsedAt: nowIso(),
+          ip: ctx.meta.ip,
+        })
+        .where(and(eq(sessions.id, s.id), eq(sessions.generation, s.generation), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id });
+      if (updated.length === 0) continue; // a concurrent refresh won the race: re-read, take the grace path
+      const pair = await issueTokens(
+        ctx,
+        { id: s.userId, role: row.role },
+        { sessionId: s.id, refreshToken: format(s.id, s.generation + 1, next) },
+      );
+      return { ...pair, userId: s.userId };
+    }
+
+    const inGrace =
+      parsed.generation === s.generation - 1 &&
+      s.rotatedAt !== null &&
+      Date.now() - Date.parse(s.rotatedAt) <= ctx.config.REFRESH_GRACE_SECONDS * 1000 &&
+      (await sha256(next)) === s.refreshHash;
+    if (inGrace) {
+      // Concurrent tabs: the same successor again, with a fresh access token.
+      const pair = await issueTokens(
+        ctx,
+        { id: s.userId, role: row.role },
+        { sessionId: s.id, refreshToken: format(s.id, s.generation, next) },
+      );
+      return { ...pair, userId: s.userId };
+    }
+
+    if (parsed.generation < s.generation && s.generation - parsed.generation <= MAX_REUSE_WALK) {
+      let secret = parsed.secret;
+      for (let g = parsed.generation; g < s.generation; g++) secret = await successor(ctx, secret);
+      if ((await sha256(secret)) === s.refreshHash) {
+        await revokeSessions(ctx, {
+          sessionIds: [s.id],
+          reason: "refresh_reuse",
+          actorId: s.userId,
+          audit: "session.refresh_reuse",
+        });
+        ctx.log.warn("refresh token reuse: session revoked", { sessionId: s.id, userId: s.userId });
+      }
+    }
+    throw invalid();
+  }
+  throw invalid();
+}
+
+/** Revoke sessions (by id, or every session of a user) and record it; access tokens stop at once. */
+export async function revokeSessions(
+  ctx: ServiceContext,
+  opts: {
+    sessionIds?: string[];
+    userId?: string;
+    exceptSessionId?: string;
+    reason: string;
+    actorId?: string | null;
+    audit?: "session.revoked" | "session.refresh_reuse" | null;
+  },
+): Promise<string[]> {
+  const conds = [isNull(sessions.revokedAt)];
+  if (opts.sessionIds) conds.push(or(...opts.sessionIds.map((id) => eq(sessions.id, id)))!);
+  if (opts.userId) conds.push(eq(sessions.userId, opts.userId));
+  if (opts.exceptSessionId) conds.push(ne(sessions.id, opts.exceptSessionId));
+  const rows = await ctx.db
+    .update(sessions)
+    .set({ revokedAt: nowIso(), revokedReason: opts.reason })
+    .where(and(...conds))
+    .returning({ id: sessions.id });
+  const ids = rows.map((r) => r.id);
+  markRevoked(ids, ctx.config);
+  if (ids.length && opts.audit !== null) {
+    await auditInsert(ctx, {
+      action: opts.audit ?? "session.revoked",
+      actorId: opts.actorId ?? null,
+      targetType: "session",
+      targetId: ids.length === 1 ? ids[0] : null,
+      metadata: { reason: opts.reason, count: ids.length, userId: opts.userId },
+    });
+  }
+  return ids;
+}
+
+export async function listSessions(ctx: ServiceContext, userId: string, limit: number, cursor?: string) {
+  const conds = [eq(sessions.userId, userId), isNull(sessions.revokedAt)];
+  if (cursor) conds.push(lt(sessions.id, cursor));
+  const rows = await ctx.db
+    .select()
+    .from(sessions)
+    .where(and(...conds))
+    .orderBy(desc(sessions.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit).filter((r) => r.expiresAt > nowIso());
+  return { rows: page, nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+}

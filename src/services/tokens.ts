@@ -1,0 +1,129 @@
+import { errors, exportJWK, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import type { Config } from "../config.ts";
+import { ApiError } from "../lib/errors.ts";
+
+/**
+ * Access tokens: EdDSA (Ed25519) JWTs with `kid` and `typ: at+jwt`. Several keys may be live:
+ * the first key of JWT_PRIVATE_KEYS signs, every key verifies and is published in the JWKS.
+ */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  role: "user" | "admin";
+}
+
+interface KeyRing {
+  signingKid: string;
+  signingKey: CryptoKey;
+  verifyKeys: Map<string, CryptoKey>;
+  jwks: { keys: JWK[] };
+}
+
+const rings = new Map<string, Promise<KeyRing>>();
+
+async function buildRing(source: string): Promise<KeyRing> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch {
+    throw new Error("JWT_PRIVATE_KEYS is not valid JSON");
+  }
+  const list = (Array.isArray(parsed) ? parsed : [parsed]) as JWK[];
+  if (list.length === 0) throw new Error("JWT_PRIVATE_KEYS is empty");
+  const verifyKeys = new Map<string, CryptoKey>();
+  const publics: JWK[] = [];
+  let signingKey: CryptoKey | undefined;
+  for (const [i, jwk] of list.entries()) {
+    if (!jwk.kid || jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || !jwk.d) {
+      throw new Error(`JWT_PRIVATE_KEYS[${i}] must be a private Ed25519 JWK with a kid`);
+    }
+    const { d: _d, ...pub } = jwk;
+    const publicJwk: JWK = { ...pub, alg: "EdDSA", use: "sig" };
+    verifyKeys.set(jwk.kid, (await importJWK(publicJwk, "EdDSA")) as CryptoKey);
+    publics.push(
+      await exportJWK(verifyKeys.get(jwk.kid)!).then((k) => ({
+        ...k,
+        kid: jwk.kid,
+        alg: "EdDSA",
+        use: "sig",
+      })),
+    );
+    if (i === 0) signingKey = (await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA")) as CryptoKey;
+  }
+  return { signingKid: list[0]!.kid!, signingKey: signingKey!, verifyKeys, jwks: { keys: publics } };
+}
+
+/** Imported once per isolate and key set. */
+export function keyRing(config: Config): Promise<KeyRing> {
+  let ring = rings.get(config.JWT_PRIVATE_KEYS);
+  if (!ring) {
+    ring = buildRing(config.JWT_PRIVATE_KEYS);
+    ring.catch(() => rings.delete(config.JWT_PRIVATE_KEYS));
+    rings.set(config.JWT_PRIVATE_KEYS, ring);
+  }
+  return ring;
+}
+
+export async function signAccessToken(config: Config, claims: AccessClaims): Promise<string> {
+  const ring = await keyRing(config);
+  return new SignJWT({ sid: claims.sid, role: claims.role })
+    .setProtectedHeader({ alg: "EdDSA", kid: ring.signingKid, typ: "at+jwt" })
+    .setSubject(claims.sub)
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${config.ACCESS_TOKEN_TTL}s`)
+    .setJti(crypto.randomUUID())
+    .sign(ring.signingKey);
+}
+
+/**
+ * Verify an access token (RFC 8725): algorithm pinned, key chosen by `kid` from our own ring
+ * only (no jku/x5u/jwk header is ever followed), iss/aud/typ checked, exp/iat/sub/sid required,
+ * exp finite and within the lifetime cap, small clock skew tolerated.
+ */
+export async function verifyAccessToken(
+  config: Config,
+  token: string,
+): Promise<AccessClaims & { exp: number }> {
+  const ring = await keyRing(config);
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = header.kid ? ring.verifyKeys.get(header.kid) : undefined;
+        if (!key) throw new errors.JWKSNoMatchingKey();
+        return key;
+      },
+      {
+        algorithms: ["EdDSA"],
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        typ: "at+jwt",
+        requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
+        clockTolerance: config.CLOCK_SKEW_SECONDS,
+      },
+    ));
+  } catch (err) {
+    if (err instanceof errors.JWTExpired)
+      throw new ApiError("token_expired", "The access token has expired.");
+    throw new ApiError("unauthorized", "The access token is invalid.");
+  }
+  const { exp, iat, sub, sid, role } = payload as JWTPayload & { sid?: unknown; role?: unknown };
+  const maxLifetime = config.ACCESS_TOKEN_TTL + config.CLOCK_SKEW_SECONDS;
+  if (
+    typeof exp !== "number" ||
+    typeof iat !== "number" ||
+    !Number.isFinite(exp) ||
+    !Number.isFinite(iat) ||
+    exp - iat > maxLifetime ||
+    iat > Date.now() / 1000 + config.CLOCK_SKEW_SECONDS ||
+    typeof sub !== "string" ||
+    typeof sid !== "string" ||
+    (role !== "user" && role !== "admin")
+  ) {
+    throw new ApiError("unauthorized", "The access token is invalid.");
+  }
+  return { sub, sid, role, exp };
+}
