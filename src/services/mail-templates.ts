@@ -1,6 +1,6 @@
 import type { Mail } from "../adapters/mailer.ts";
 
-const escape = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 function mail(to: string, subject: string, lead: string, link: string, token: string): Mail {
@@ -8,7 +8,7 @@ function mail(to: string, subject: string, lead: string, link: string, token: st
     to,
     subject,
     text: `${lead}\n\n${link}\n\nIf you did not ask for this, ignore this message.`,
-    html: `<p>${escape(lead)}</p><p><a href="${escape(link)}">${escape(link)}</a></p><p>If you did not ask for this, ignore this message.</p>`,
+    html: `<p>${escapeHtml(lead)}</p><p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p><p>If you did not ask for this, ignore this message.</p>`,
     token,
   };
 }
