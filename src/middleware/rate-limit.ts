@@ -76,7 +76,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     const limiter = rateLimiter<AppEnv>({
       windowMs,
       limit,
-      standardHeaders: "draft-6",
+      standardHeaders: false, // set below, so stacked limiters report the tightest one
       keyGenerator: () => key,
       store: storeFor(c, opts.name, windowMs),
       handler: (ctx) => {
@@ -97,6 +97,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     try {
       await limiter(c, async () => {
         downstream = true;
+        setHeaders(c, c.get("rateLimit" as never) as RateLimitInfo | undefined, windowMs);
         await next();
       });
     } catch (err) {
@@ -118,6 +119,25 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       await next();
     }
   });
+}
+
+interface RateLimitInfo {
+  limit: number;
+  remaining: number;
+  resetTime?: Date;
+}
+
+/** RateLimit-* headers (draft 6); with several limiters on a route, the one with the least left wins. */
+function setHeaders(c: Context<AppEnv>, info: RateLimitInfo | undefined, windowMs: number) {
+  if (!info) return;
+  const current = c.res.headers.get("RateLimit-Remaining");
+  if (current !== null && Number(current) <= info.remaining) return;
+  const reset = info.resetTime
+    ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+    : windowMs / 1000;
+  c.header("RateLimit-Limit", String(info.limit));
+  c.header("RateLimit-Remaining", String(info.remaining));
+  c.header("RateLimit-Reset", String(reset));
 }
 
 /** The client IP; IPv6 addresses are grouped by /64 (one subscriber usually holds a whole /64). */

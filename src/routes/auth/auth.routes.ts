@@ -1,5 +1,6 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
@@ -20,7 +21,7 @@ import {
   ResetBodySchema,
   TokenBodySchema,
 } from "./auth.schema.ts";
-import { authResponse, clearRefreshCookie, refreshTokenFrom, wantsCookie } from "./cookie.ts";
+import { authResponse, clearRefreshCookie, REFRESH_COOKIE, refreshTokenFrom, wantsCookie } from "./cookie.ts";
 
 const json = <T extends z.ZodType>(schema: T) => ({
   content: { "application/json": { schema } },
@@ -142,25 +143,23 @@ const reset = createRoute({
   responses: { 204: { description: "Password changed" }, ...errorResponses(400, 429, 503) },
 });
 
-/** Refresh: the body may be empty or absent in the cookie flow. */
-async function readRefreshBody(c: Context<AppEnv>) {
-  const text = await c.req.text();
-  if (!text.trim()) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ApiError("validation_failed", "Malformed JSON in request body.");
-  }
-  return RefreshBodySchema.parse(value);
-}
+/** A request that carries the refresh cookie must pass the CSRF check before anything else. */
+const refreshCookieCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+  if (getCookie(c, REFRESH_COOKIE)) assertSameOrigin(c);
+  await next();
+};
 
-export const authRoutes = createRouter()
+const router = createRouter();
+// Runs before body validation: a cross-site request must not even learn what a valid body is.
+router.use("/refresh", refreshCookieCsrf);
+
+export const authRoutes = router
   .openapi(register, async (c) => authResponse(c, await accounts.register(svc(c), c.req.valid("json")), 201))
   .openapi(login, async (c) => authResponse(c, await accounts.login(svc(c), c.req.valid("json")), 200))
   .openapi(refreshRoute, async (c) => {
-    const body = await readRefreshBody(c);
-    const { token, viaCookie } = refreshTokenFrom(c, body.refreshToken);
+    // The body is optional (cookie flow), which zod-openapi's types cannot express for valid().
+    const body = c.req.valid("json" as never) as { refreshToken?: string } | undefined;
+    const { token, viaCookie } = refreshTokenFrom(c, body?.refreshToken);
     if (!token) throw new ApiError("unauthorized", "No refresh token in the body or cookie.");
     const ctx = svc(c);
     const pair = await refresh(ctx, token);

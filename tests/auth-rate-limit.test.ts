@@ -1,0 +1,69 @@
+import { describe, expect, inject, it } from "vitest";
+import { apiWithEnv, control, jsonBody } from "./helpers/api.ts";
+import { expectProblem } from "./helpers/problem.ts";
+import { randomIp, registerUser } from "./helpers/users.ts";
+
+const LIMIT = { AUTH_RATE_LIMIT: "3" };
+const loginAs = (email: string, ip: string, env: Record<string, string> = LIMIT) =>
+  apiWithEnv(
+    env,
+    "/v1/auth/login",
+    jsonBody({ email, password: "wrong wrong wrong" }, { headers: { "cf-connecting-ip": ip } }),
+  );
+
+describe("auth rate limits (real Redis through the Upstash bridge)", () => {
+  it("limits per IP: the 4th attempt within the window is 429 with Retry-After and RateLimit headers", async () => {
+    const ip = randomIp();
+    for (let i = 0; i < 3; i++) {
+      const res = await loginAs(`a${i}-${crypto.randomUUID()}@example.test`, ip);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("ratelimit-limit")).toBe("3");
+      expect(res.headers.get("ratelimit-remaining")).toBe(String(2 - i));
+    }
+    const limited = await loginAs(`a4-${crypto.randomUUID()}@example.test`, ip);
+    await expectProblem(limited, 429, "rate_limited");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(limited.headers.get("ratelimit-remaining")).toBe("0");
+    // Another IP is not affected.
+    expect((await loginAs(`b-${crypto.randomUUID()}@example.test`, randomIp())).status).toBe(401);
+  });
+
+  it("limits per email across IPs, successful attempts included", async () => {
+    const u = await registerUser(); // registering was the first attempt for this email
+    for (let i = 0; i < 2; i++) {
+      const ok = await apiWithEnv(
+        LIMIT,
+        "/v1/auth/login",
+        jsonBody({ email: u.email, password: u.password }, { headers: { "cf-connecting-ip": randomIp() } }),
+      );
+      expect(ok.status).toBe(200);
+    }
+    await expectProblem(await loginAs(u.email.toUpperCase(), randomIp()), 429, "rate_limited");
+  });
+
+  it("with Redis configured but down, auth routes answer 503 + Retry-After fast, other routes keep working", async () => {
+    const env = { ...LIMIT, UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl") };
+    const u = await registerUser();
+    expect((await loginAs(`c-${crypto.randomUUID()}@example.test`, randomIp(), env)).status).toBe(401);
+    await control("fault-redis", "stop");
+    try {
+      const start = Date.now();
+      const res = await loginAs(`d-${crypto.randomUUID()}@example.test`, randomIp(), env);
+      await expectProblem(res, 503, "dependency_unavailable");
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(Date.now() - start).toBeLessThan(2000);
+      const me = await apiWithEnv(env, "/v1/me", { headers: { authorization: `Bearer ${u.accessToken}` } });
+      expect(me.status).toBe(200);
+    } finally {
+      await control("fault-redis", "start");
+    }
+    // Recovers once Redis is back (the bridge reconnects by itself).
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 401; i++) {
+      status = (await loginAs(`e-${crypto.randomUUID()}@example.test`, randomIp(), env)).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+  });
+});
