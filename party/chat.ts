@@ -1,26 +1,186 @@
 import type * as Party from "partykit/server";
-import { isServiceRequest, json } from "./service-auth.ts";
+import {
+  type ClientFrame,
+  ClientFrameSchema,
+  PushSchema,
+  type RealtimeMessage,
+  TYPING_THROTTLE_MS,
+} from "../src/shared/realtime.ts";
+import {
+  admitWithTicket,
+  type ConnState,
+  callApi,
+  checkServiceRequest,
+  FrameGuard,
+  identityOf,
+  json,
+  RevocationWatch,
+  send,
+} from "./lib.ts";
+import { presenceOf } from "./presence.ts";
 
 /**
- * Chat party: one PartyKit room per chat room. Skeleton: accepts connections and relays
- * service-authenticated API pushes; the full protocol arrives with the realtime work.
+ * Chat party: one PartyKit room per chat room (room id = the API's room id). The party never
+ * opens the database: it persists and reads through the API's internal routes.
  */
 export default class ChatServer implements Party.Server {
-  readonly room: Party.Room;
-  constructor(room: Party.Room) {
-    this.room = room;
+  static onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
+    return admitWithTicket(req, lobby, (roomId) => `room:${roomId}`);
+  }
+  static onBeforeRequest(req: Party.Request, lobby: Party.Lobby) {
+    return checkServiceRequest(req, lobby);
   }
 
-  onConnect(conn: Party.Connection) {
-    conn.send(JSON.stringify({ type: "welcome", room: this.room.id }));
+  readonly room: Party.Room;
+  private readonly guard: FrameGuard;
+  private readonly revocations: RevocationWatch;
+  private readonly lastTyping = new Map<string, number>();
+  private lastSeq = 0;
+
+  constructor(room: Party.Room) {
+    this.room = room;
+    this.guard = new FrameGuard(room.env);
+    this.revocations = new RevocationWatch(room);
+  }
+
+  private presence() {
+    return presenceOf(this.room.getConnections<ConnState>());
+  }
+
+  async onConnect(conn: Party.Connection<ConnState>, ctx: Party.ConnectionContext) {
+    const identity = identityOf(ctx);
+    const before = this.presence();
+    conn.setState(identity);
+    const state = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/state`).catch(
+      () => undefined,
+    );
+    if (state?.status === 200)
+      this.lastSeq = Math.max(this.lastSeq, (state.body as { lastSeq: number }).lastSeq);
+    const users = this.presence();
+    send(conn, { type: "welcome", userId: identity.userId, presence: users, lastSeq: this.lastSeq });
+    if (users.length !== before.length)
+      this.room.broadcast(JSON.stringify({ type: "presence", users }), [conn.id]);
+    this.revocations.start();
+  }
+
+  onClose(conn: Party.Connection<ConnState>) {
+    this.guard.forget(conn);
+    this.lastTyping.delete(conn.id);
+    const users = this.presence();
+    if (conn.state && !users.includes(conn.state.userId)) {
+      this.room.broadcast(JSON.stringify({ type: "presence", users }));
+    }
+  }
+
+  async onMessage(raw: string | ArrayBuffer | ArrayBufferView, conn: Party.Connection<ConnState>) {
+    if (!this.guard.admit(conn, raw)) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw as ArrayBuffer));
+    } catch {
+      return send(conn, { type: "error", code: "malformed_frame", message: "Frames must be JSON objects." });
+    }
+    const parsed = ClientFrameSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return send(conn, {
+        type: "error",
+        code: "invalid_frame",
+        message: `${issue?.path.join(".") || "type"}: ${issue?.message ?? "invalid"}`,
+      });
+    }
+    await this.handle(parsed.data, conn);
+  }
+
+  private async handle(frame: ClientFrame, conn: Party.Connection<ConnState>) {
+    const userId = conn.state!.userId;
+    if (frame.type === "typing") {
+      const last = this.lastTyping.get(conn.id) ?? 0;
+      if (Date.now() - last < TYPING_THROTTLE_MS) return;
+      this.lastTyping.set(conn.id, Date.now());
+      this.room.broadcast(JSON.stringify({ type: "typing", userId }), [conn.id]);
+      return;
+    }
+    if (frame.type === "sync") return this.sync(conn, frame.afterSeq);
+    await this.post(conn, frame);
+  }
+
+  private async post(conn: Party.Connection<ConnState>, frame: Extract<ClientFrame, { type: "message" }>) {
+    const requestId = crypto.randomUUID();
+    try {
+      const res = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/messages`, {
+        method: "POST",
+        requestId,
+        body: {
+          authorId: conn.state!.userId,
+          clientId: frame.clientId,
+          body: frame.body,
+          attachments: frame.attachments,
+        },
+      });
+      if (res.status === 200 || res.status === 201) {
+        const message = (res.body as { message: RealtimeMessage }).message;
+        send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
+        // A replay of an already-stored clientId (200) was broadcast the first time.
+        if (res.status === 201) this.broadcastMessage(message);
+        return;
+      }
+      const problem = res.body as { code?: string; detail?: string; title?: string };
+      send(conn, {
+        type: "error",
+        code: problem.code ?? "internal",
+        message: problem.detail ?? problem.title ?? "rejected",
+        requestId,
+      });
+    } catch {
+      send(conn, {
+        type: "error",
+        code: "dependency_unavailable",
+        message: "Could not store the message; retry with the same clientId.",
+        requestId,
+      });
+    }
+  }
+
+  private async sync(conn: Party.Connection<ConnState>, afterSeq: number) {
+    try {
+      const res = await callApi(
+        this.room.env,
+        `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100`,
+      );
+      if (res.status !== 200) throw new Error(String(res.status));
+      const page = res.body as { items: RealtimeMessage[]; hasMore: boolean };
+      send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
+    } catch {
+      send(conn, {
+        type: "error",
+        code: "dependency_unavailable",
+        message: "Could not load history; retry sync.",
+      });
+    }
+  }
+
+  private broadcastMessage(message: RealtimeMessage) {
+    this.lastSeq = Math.max(this.lastSeq, message.seq);
+    this.room.broadcast(JSON.stringify({ type: "message", message }));
   }
 
   async onRequest(req: Party.Request) {
-    if (req.method === "GET") return json({ ok: true, room: this.room.id });
-    if (req.method !== "POST") return json({ error: "method not allowed" }, 405);
-    if (!isServiceRequest(req, this.room.env)) return json({ error: "unauthorized" }, 401);
-    const body = await req.text();
-    this.room.broadcast(body);
+    if (req.method === "GET")
+      return json({ ok: true, room: this.room.id, connections: this.presence().length });
+    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+    if (!parsed.success) return json({ error: "invalid push" }, 400);
+    const push = parsed.data;
+    if (push.type === "message") this.broadcastMessage(push.message);
+    if (push.type === "disconnect") {
+      for (const c of this.room.getConnections<ConnState>()) {
+        if (
+          c.state &&
+          (push.userIds?.includes(c.state.userId) || push.sessionIds?.includes(c.state.sessionId))
+        )
+          c.close(1008, push.reason);
+      }
+    }
     return json({ ok: true });
   }
 }

@@ -1,22 +1,67 @@
 import type * as Party from "partykit/server";
-import { isServiceRequest, json } from "./service-auth.ts";
+import { PushSchema } from "../src/shared/realtime.ts";
+import {
+  admitWithTicket,
+  type ConnState,
+  checkServiceRequest,
+  FrameGuard,
+  identityOf,
+  json,
+  RevocationWatch,
+  send,
+} from "./lib.ts";
 
-/** Notifications party: one room per user. Skeleton until the realtime work adds tickets. */
+/** Notifications party: one room per user (room id = user id); only that user may connect. */
 export default class NotificationsServer implements Party.Server {
-  readonly room: Party.Room;
-  constructor(room: Party.Room) {
-    this.room = room;
+  static onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
+    return admitWithTicket(req, lobby, (userId) => `user:${userId}`);
+  }
+  static onBeforeRequest(req: Party.Request, lobby: Party.Lobby) {
+    return checkServiceRequest(req, lobby);
   }
 
-  onConnect(conn: Party.Connection) {
-    conn.send(JSON.stringify({ type: "welcome", room: this.room.id }));
+  readonly room: Party.Room;
+  private readonly guard: FrameGuard;
+  private readonly revocations: RevocationWatch;
+
+  constructor(room: Party.Room) {
+    this.room = room;
+    this.guard = new FrameGuard(room.env);
+    this.revocations = new RevocationWatch(room);
+  }
+
+  onConnect(conn: Party.Connection<ConnState>, ctx: Party.ConnectionContext) {
+    const identity = identityOf(ctx);
+    conn.setState(identity);
+    send(conn, { type: "welcome", userId: identity.userId, presence: [identity.userId], lastSeq: 0 });
+    this.revocations.start();
+  }
+
+  onMessage(raw: string | ArrayBuffer | ArrayBufferView, conn: Party.Connection<ConnState>) {
+    if (!this.guard.admit(conn, raw)) return;
+    send(conn, { type: "error", code: "read_only", message: "The notifications channel only sends." });
+  }
+
+  onClose(conn: Party.Connection) {
+    this.guard.forget(conn);
   }
 
   async onRequest(req: Party.Request) {
     if (req.method === "GET") return json({ ok: true });
-    if (req.method !== "POST") return json({ error: "method not allowed" }, 405);
-    if (!isServiceRequest(req, this.room.env)) return json({ error: "unauthorized" }, 401);
-    this.room.broadcast(await req.text());
+    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+    if (!parsed.success) return json({ error: "invalid push" }, 400);
+    const push = parsed.data;
+    if (push.type === "notification")
+      this.room.broadcast(JSON.stringify({ type: "notification", notification: push.notification }));
+    if (push.type === "disconnect") {
+      for (const c of this.room.getConnections<ConnState>()) {
+        if (
+          c.state &&
+          (push.userIds?.includes(c.state.userId) || push.sessionIds?.includes(c.state.sessionId))
+        )
+          c.close(1008, push.reason);
+      }
+    }
     return json({ ok: true });
   }
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { buildAssets } from "./build-assets.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { freePortOr, hasCommand, installExitHooks, killAllChildren } from "./lib/procs.ts";
-import { generateLocalSecrets, parseEnvFile, toEnvFile } from "./lib/secrets.ts";
+import { generateLocalSecrets, parseEnvFile, publicJwks, toEnvFile } from "./lib/secrets.ts";
 import { ROOT, startPartykit, startRedis, startSqld, startWranglerDev } from "./lib/stack.ts";
 import { startUpstashBridge } from "./lib/upstash-bridge.ts";
 
@@ -66,7 +66,13 @@ async function main() {
   await startPartykit({
     port: PORTS.party,
     persistDir: join(DATA, "partykit"),
-    vars: { API_URL: apiUrl, SERVICE_TOKEN: secrets.SERVICE_TOKEN!, ENVIRONMENT: "development" },
+    vars: {
+      API_URL: apiUrl,
+      JWT_ISSUER: apiUrl,
+      JWT_PUBLIC_JWKS: publicJwks(overrides.JWT_PRIVATE_KEYS ?? secrets.JWT_PRIVATE_KEYS!),
+      SERVICE_TOKEN: overrides.SERVICE_TOKEN ?? secrets.SERVICE_TOKEN!,
+      ENVIRONMENT: "development",
+    },
   });
   log("starting wrangler dev…");
   await startWranglerDev({

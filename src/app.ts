@@ -6,13 +6,23 @@ import { createRouter } from "./lib/openapi.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { onError, onNotFound } from "./middleware/error-handler.ts";
+import { apiRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext, requestId } from "./middleware/request-context.ts";
+import { adminRoutes } from "./routes/admin/admin.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
+import { oauthRoutes } from "./routes/auth/oauth.routes.ts";
 import { devRoutes } from "./routes/dev/dev.routes.ts";
 import { docsRoutes } from "./routes/docs/docs.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
+import { internalRoutes } from "./routes/internal/internal.routes.ts";
 import { jwksRoutes } from "./routes/jwks/jwks.routes.ts";
 import { meRoutes } from "./routes/me/me.routes.ts";
+import { messageRoutes } from "./routes/messages/messages.routes.ts";
+import { notificationRoutes } from "./routes/notifications/notifications.routes.ts";
+import { invitationRoutes } from "./routes/orgs/invitations.routes.ts";
+import { orgRoutes } from "./routes/orgs/orgs.routes.ts";
+import { realtimeRoutes } from "./routes/realtime/realtime.routes.ts";
+import { roomRoutes } from "./routes/rooms/rooms.routes.ts";
 
 /**
  * The one place that fixes middleware order:
@@ -61,11 +71,21 @@ export function createApp() {
     })(c, next),
   );
   app.use(authenticate());
+  app.use("/v1/*", apiRateLimit());
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);
   app.route("/v1/auth", authRoutes);
+  app.route("/v1/auth/oauth", oauthRoutes);
   app.route("/v1/me", meRoutes);
+  app.route("/v1/orgs", orgRoutes);
+  app.route("/v1", invitationRoutes);
+  app.route("/v1/admin", adminRoutes);
+  app.route("/v1", roomRoutes);
+  app.route("/v1", messageRoutes);
+  app.route("/v1/notifications", notificationRoutes);
+  app.route("/v1/realtime", realtimeRoutes);
+  app.route("/v1/internal", internalRoutes);
   app.route("/dev", devRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -73,6 +93,12 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "Access token from /v1/auth/login, /register, /refresh or /oauth/exchange.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "serviceToken", {
+    type: "apiKey",
+    in: "header",
+    name: "x-petrel-service-token",
+    description: "The API ↔ PartyKit service credential. Never issued to users.",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "refreshCookie", {
     type: "apiKey",

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: optionalString.pipe(z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   PARTYKIT_URL: z.url(),
+  /** Where clients reach PartyKit, when it differs from the URL the API uses (default: PARTYKIT_URL). */
+  PARTYKIT_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   PUBLIC_API_URL: z.url(),
   APP_URL: z.url(),
   CORS_ORIGINS: csv,
@@ -59,9 +61,9 @@ export const ConfigSchema = z.object({
   RESET_TOKEN_TTL: intFrom(3600, 60, 24 * 3600),
   INVITATION_TTL: intFrom(7 * 24 * 3600, 60, 30 * 24 * 3600),
   /** Rate limits: requests per window. */
-  AUTH_RATE_LIMIT: intFrom(10, 1, 100_000),
+  AUTH_RATE_LIMIT: intFrom(10, 1, 100_000_000),
   AUTH_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
-  API_RATE_LIMIT: intFrom(600, 1, 1_000_000),
+  API_RATE_LIMIT: intFrom(600, 1, 100_000_000),
   API_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
   /** OAuth providers: a JSON array of {id, type: "oidc"|"github"|"google", issuer?, clientId, clientSecret, ...}. */
   OAUTH_PROVIDERS: optionalString,

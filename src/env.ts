@@ -1,5 +1,6 @@
 import type { Toucan } from "toucan-js";
 import type { Config } from "./config.ts";
+import type { OrgRole } from "./db/schema.ts";
 import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
 import type { Services } from "./services/container.ts";
@@ -23,6 +24,8 @@ export interface Variables {
   sentry: Toucan | undefined;
   services: Services;
   auth: AuthContext | null;
+  /** The caller's membership in the org of the path, set by requireOrgPermission(). */
+  membership?: { orgId: string; role: OrgRole };
   /** Why `auth` is null when a credential was presented. */
   authError?: ErrorCode;
   /** Set by cached routes for the request log: HIT | MISS | BYPASS. */

@@ -67,3 +67,38 @@ describe("auth rate limits (real Redis through the Upstash bridge)", () => {
     expect(status).toBe(401);
   });
 });
+
+describe("API rate limit", () => {
+  it("limits each user separately, with RateLimit headers, and 429 past the limit", async () => {
+    const env = { API_RATE_LIMIT: "3" };
+    const a = await registerUser();
+    const b = await registerUser();
+    const me = (token: string) =>
+      apiWithEnv(env, "/v1/me", { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 3; i++) {
+      const res = await me(a.accessToken);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("ratelimit-remaining")).toBe(String(2 - i));
+    }
+    const limited = await me(a.accessToken);
+    await expectProblem(limited, 429, "rate_limited");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await me(b.accessToken)).status).toBe(200);
+  });
+
+  it("fails open when Redis is down: API routes keep answering", async () => {
+    const env = { API_RATE_LIMIT: "3", UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl") };
+    const u = await registerUser();
+    await control("fault-redis", "stop");
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await apiWithEnv(env, "/v1/me", {
+          headers: { authorization: `Bearer ${u.accessToken}` },
+        });
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      await control("fault-redis", "start");
+    }
+  });
+});

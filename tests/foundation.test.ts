@@ -8,6 +8,7 @@ import { getDatabase } from "../src/db/client.ts";
 import { users } from "../src/db/schema.ts";
 import { api, apiWithEnv, control, eventually, jsonBody } from "./helpers/api.ts";
 import { expectProblem } from "./helpers/problem.ts";
+import { bearer, registerUser } from "./helpers/users.ts";
 
 describe("foundation: the Worker on real services", () => {
   it("GET /health answers 200 and carries a request id", async () => {
@@ -99,11 +100,21 @@ describe("foundation: the Worker on real services", () => {
   });
 
   it("a partysocket client connects to partykit dev", async () => {
-    const host = new URL(inject("partyUrl")).host;
+    const user = await registerUser();
+    const ticket = (await (
+      await api("/v1/realtime/tickets", jsonBody({ channel: "user" }, bearer(user.accessToken)))
+    ).json()) as {
+      host: string;
+      party: string;
+      room: string;
+      ticket: string;
+    };
+    expect(ticket.host).toBe(new URL(inject("partyUrl")).host);
     const socket = new PartySocket({
-      host,
-      party: "chat",
-      room: `foundation-${crypto.randomUUID()}`,
+      host: ticket.host,
+      party: ticket.party,
+      room: ticket.room,
+      query: { ticket: ticket.ticket },
       protocol: "ws",
       maxRetries: 0,
     });
@@ -113,7 +124,7 @@ describe("foundation: the Worker on real services", () => {
         socket.addEventListener("error", () => reject(new Error("socket error")));
         setTimeout(() => reject(new Error("no message within 10 s")), 10_000);
       });
-      expect(first.type).toBe("welcome");
+      expect(first).toMatchObject({ type: "welcome", userId: user.id });
     } finally {
       socket.close();
     }

@@ -44,3 +44,11 @@ export function parseEnvFile(text: string): Record<string, string> {
   }
   return out;
 }
+
+/** The public JWK Set for JWT_PRIVATE_KEYS (private parts dropped), for the parties' JWT_PUBLIC_JWKS. */
+export function publicJwks(privateKeysJson: string): string {
+  const keys = (JSON.parse(privateKeysJson) as Array<Record<string, unknown>>).map(
+    ({ d: _d, ...pub }) => pub,
+  );
+  return JSON.stringify({ keys });
+}

@@ -189,3 +189,93 @@ export const devOutbox = sqliteTable("dev_outbox", {
   token: text("token"),
   createdAt: text("created_at").notNull().default(now),
 });
+
+export const rooms = sqliteTable(
+  "rooms",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    /** The seq of the newest message: allocated in the same transaction as the insert, so seq has no gaps. */
+    lastSeq: integer("last_seq").notNull().default(0),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [index("rooms_org_idx").on(t.orgId, t.id)],
+);
+
+/** Explicit room membership: private rooms, and guests in any room. */
+export const roomMembers = sqliteTable(
+  "room_members",
+  {
+    roomId: text("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    addedBy: text("added_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("room_members_pk").on(t.roomId, t.userId), index("room_members_user_idx").on(t.userId)],
+);
+
+/** Each reader's position per room (public-room readers need not be explicit members). */
+export const roomReads = sqliteTable(
+  "room_reads",
+  {
+    roomId: text("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    lastReadSeq: integer("last_read_seq").notNull().default(0),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("room_reads_pk").on(t.roomId, t.userId)],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    roomId: text("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    authorId: text("author_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    body: text("body").notNull(),
+    attachments: text("attachments", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** Idempotency key, scoped to room + author. */
+    clientId: text("client_id").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    editedAt: text("edited_at"),
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("messages_room_seq_uq").on(t.roomId, t.seq),
+    uniqueIndex("messages_client_uq").on(t.roomId, t.authorId, t.clientId),
+  ],
+);
+
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type", { enum: ["mention", "invitation"] }).notNull(),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    readAt: text("read_at"),
+  },
+  (t) => [index("notifications_user_idx").on(t.userId, t.id)],
+);

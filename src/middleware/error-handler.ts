@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
 import type { AppEnv } from "../env.ts";
 import { ApiError, DependencyError, type FieldError, statusToCode } from "../lib/errors.ts";
-import { errorFields } from "../lib/log.ts";
+import { createLogger, errorFields } from "../lib/log.ts";
 import { problem, problemResponse } from "../lib/problem.ts";
 
 function findInChain<T>(err: unknown, type: abstract new (...args: never[]) => T): T | undefined {
@@ -54,10 +54,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     const body = problem(code, requestId, { detail, status: err.status });
     return respond(problemResponse(body));
   }
-  c.var.log?.error("unhandled error", {
-    ...errorFields(err),
-    stack: err instanceof Error ? err.stack : undefined,
-  });
+  // Before the request context exists (e.g. a ConfigError naming a missing variable) there is no
+  // request logger yet: log through a plain one so the cause is never lost.
+  const log = c.var.log ?? createLogger("error", { requestId });
+  log.error("unhandled error", { ...errorFields(err), stack: err instanceof Error ? err.stack : undefined });
   c.var.sentry?.captureException(err);
   return respond(problemResponse(problem("internal", requestId)));
 };

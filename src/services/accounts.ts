@@ -6,6 +6,7 @@ import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
 import { audit, auditInsert } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
 import { resetPasswordMail, verifyEmailMail } from "./mail-templates.ts";
+import { isGuardFailure, keepAnOwner } from "./orgs.ts";
 import { hashPassword, verifyDummy, verifyPassword } from "./passwords.ts";
 import { issueTokens, newSession, revokeSessions } from "./sessions.ts";
 import {
@@ -361,9 +362,22 @@ export async function deleteAccount(ctx: ServiceContext, userId: string) {
     if (members.length === 1) soleOrgs.push(orgId);
   }
   await revokeSessions(ctx, { userId, reason: "account_deleted", actorId: userId, audit: null });
-  await ctx.db.batch([
-    ctx.db.delete(orgs).where(inArray(orgs.id, soleOrgs.length ? soleOrgs : [""])),
-    ctx.db.delete(users).where(eq(users.id, userId)),
-    auditInsert(ctx, { action: "user.deleted", actorId: userId, targetType: "user", targetId: userId }),
-  ]);
+  // Orgs the user co-owns must still have an owner once the user's memberships are gone (checked
+  // inside the transaction, so a co-owner leaving at the same moment cannot orphan the org).
+  const shared = owned.map((o) => o.orgId).filter((id) => !soleOrgs.includes(id));
+  await ctx.db
+    .batch([
+      ctx.db.delete(orgs).where(inArray(orgs.id, soleOrgs.length ? soleOrgs : [""])),
+      ctx.db.delete(users).where(eq(users.id, userId)),
+      auditInsert(ctx, { action: "user.deleted", actorId: userId, targetType: "user", targetId: userId }),
+      ...shared.map((orgId) => keepAnOwner(ctx, orgId)),
+    ])
+    .catch((err) => {
+      if (isGuardFailure(err, "orgs.name"))
+        throw new ApiError(
+          "conflict",
+          "You own an organization with other members: transfer ownership first.",
+        );
+      throw err;
+    });
 }

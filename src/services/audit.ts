@@ -14,6 +14,9 @@ export type AuditAction =
   | "user.updated"
   | "user.deleted"
   | "user.oauth_login"
+  | "user.oauth_linked"
+  | "user.oauth_registered"
+  | "user.oauth_refused"
   | "session.refresh_reuse"
   | "session.revoked"
   | "org.created"
@@ -25,7 +28,10 @@ export type AuditAction =
   | "org.invitation_created"
   | "org.invitation_revoked"
   | "org.invitation_accepted"
-  | "admin.user_updated";
+  | "admin.user_updated"
+  | "admin.user_role_changed"
+  | "admin.user_disabled"
+  | "admin.user_enabled";
 
 export interface AuditEntry {
   action: AuditAction;

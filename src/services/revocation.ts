@@ -13,7 +13,6 @@ import { createThrottledLog, errorFields, type Logger } from "../lib/log.ts";
 const revoked = new Map<string, number>();
 let syncedAt = 0;
 let watermark: string | undefined;
-let inflight: Promise<void> | undefined;
 const throttled = createThrottledLog(30_000);
 
 export function markRevoked(sessionIds: string[], config: Config) {
@@ -40,17 +39,18 @@ async function sync(db: Database, config: Config, log: Logger) {
   } catch (err) {
     // Keep the last known view; retry after the interval. Logged once per 30 s, not per request.
     throttled("revocation-sync", () => log.error("revocation sync failed", errorFields(err)));
-  } finally {
-    syncedAt = Date.now();
   }
 }
 
+/**
+ * One request per interval refreshes the view (it claims the slot before querying); concurrent
+ * requests use the current view. No promise is shared between requests: workerd cancels a
+ * request that waits on I/O started by another one.
+ */
 export async function isSessionRevoked(sessionId: string, db: Database, config: Config, log: Logger) {
   if (Date.now() - syncedAt >= config.REVOCATION_SYNC_MS) {
-    inflight ??= sync(db, config, log).finally(() => {
-      inflight = undefined;
-    });
-    await inflight;
+    syncedAt = Date.now();
+    await sync(db, config, log);
   }
   return revoked.has(sessionId);
 }

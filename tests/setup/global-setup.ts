@@ -12,8 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
+import { startOidcServer } from "../../scripts/lib/oidc-server.ts";
 import { freePort, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
-import { generateLocalSecrets } from "../../scripts/lib/secrets.ts";
+import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
 import { startSentrySink } from "../../scripts/lib/sentry-sink.ts";
 import {
   type Service,
@@ -38,6 +39,8 @@ declare module "vitest" {
     faultSqldUrl: string;
     faultUpstashUrl: string;
     hungUrl: string;
+    /** OAuth: the local OpenID Connect provider (scripts/lib/oidc-server.ts), configured as provider "oidc". */
+    oidcUrl: string;
   }
 }
 
@@ -145,6 +148,9 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => sentry.close());
     const hung = await startHungServer();
     cleanups.push(() => hung.close());
+    // OAuth: a real local OIDC provider, configured below as provider "oidc".
+    const oidc = await startOidcServer();
+    cleanups.push(() => oidc.close());
 
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
@@ -166,6 +172,16 @@ export default async function setup(project: TestProject) {
       PASSWORD_ITERATIONS: "1000",
       // Tests give each simulated client its own IP; the rate-limit tests set low limits themselves.
       AUTH_RATE_LIMIT: "1000",
+      API_RATE_LIMIT: "100000",
+      OAUTH_PROVIDERS: JSON.stringify([
+        {
+          id: "oidc",
+          type: "oidc",
+          issuer: oidc.issuer,
+          clientId: "petrel-test",
+          clientSecret: "oidc-test-secret",
+        },
+      ]),
       ...secrets,
     };
 
@@ -173,7 +189,13 @@ export default async function setup(project: TestProject) {
       startPartykit({
         port: partyPort!,
         persistDir: join(dir, "partykit"),
-        vars: { API_URL: workerUrl, SERVICE_TOKEN: secrets.SERVICE_TOKEN!, ENVIRONMENT: "test" },
+        vars: {
+          API_URL: workerUrl,
+          JWT_ISSUER: workerUrl,
+          JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
+          SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
+          ENVIRONMENT: "test",
+        },
         echo,
       }),
       startWranglerDev({
@@ -204,6 +226,7 @@ export default async function setup(project: TestProject) {
     project.provide("faultSqldUrl", (await faultSqld.first).url);
     project.provide("faultUpstashUrl", faultBridge.url);
     project.provide("hungUrl", hung.url);
+    project.provide("oidcUrl", oidc.issuer);
   } catch (err) {
     await teardown();
     throw err;

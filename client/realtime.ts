@@ -1,0 +1,196 @@
+/**
+ * A typed realtime client for Petrel rooms, over partysocket. It fetches a fresh ticket on every
+ * (re)connect and, after each connect, asks the room for everything after the last seq it has
+ * seen, so new messages reach `onMessage` exactly once, in seq order, with no gap — however often
+ * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
+ */
+import PartySocket from "partysocket";
+import type { RealtimeMessage, ServerFrame } from "../src/shared/realtime.ts";
+
+export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
+
+export interface RoomClientOptions {
+  /** API base URL, e.g. https://api.example.com */
+  apiUrl: string;
+  /** The current access token (called before each ticket request). */
+  accessToken: () => string | Promise<string>;
+  roomId: string;
+  /** Resume after this seq (e.g. kept in localStorage); default 0 = the whole history. */
+  lastSeq?: number;
+  fetch?: typeof fetch;
+  WebSocket?: typeof WebSocket;
+  onMessage?: (message: RealtimeMessage) => void;
+  onUpdate?: (message: RealtimeMessage) => void;
+  onPresence?: (users: string[]) => void;
+  onTyping?: (userId: string) => void;
+  onState?: (state: ConnectionState) => void;
+  onError?: (error: { code: string; message: string; requestId?: string }) => void;
+}
+
+export interface Ticket {
+  url: string;
+  host: string;
+  party: string;
+  room: string;
+  ticket: string;
+  expiresAt: string;
+}
+
+export async function requestTicket(
+  opts: Pick<RoomClientOptions, "apiUrl" | "accessToken" | "fetch">,
+  channel: string,
+): Promise<Ticket> {
+  const res = await (opts.fetch ?? fetch)(`${opts.apiUrl}/v1/realtime/tickets`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await opts.accessToken()}`, "content-type": "application/json" },
+    body: JSON.stringify({ channel }),
+  });
+  if (!res.ok) throw new Error(`ticket request failed: ${res.status}`);
+  return (await res.json()) as Ticket;
+}
+
+interface Pending {
+  resolve: (ack: { id: string; seq: number }) => void;
+  reject: (err: Error) => void;
+}
+
+export class RoomClient {
+  readonly socket: PartySocket;
+  private lastSeq: number;
+  private syncing = false;
+  private buffered = new Map<number, RealtimeMessage>();
+  private pending = new Map<string, Pending[]>();
+  private readonly opts: RoomClientOptions;
+  state: ConnectionState = "connecting";
+
+  /** Connect to a room: the first ticket also tells where PartyKit is. */
+  static async connect(opts: RoomClientOptions): Promise<RoomClient> {
+    const first = await requestTicket(opts, `room:${opts.roomId}`);
+    return new RoomClient(opts, first);
+  }
+
+  private constructor(opts: RoomClientOptions, first: Ticket) {
+    this.opts = opts;
+    this.lastSeq = opts.lastSeq ?? 0;
+    let prefetched: Ticket | undefined = first;
+    this.socket = new PartySocket({
+      host: first.host,
+      protocol: first.url.startsWith("wss:") ? "wss" : "ws",
+      party: first.party,
+      room: first.room,
+      WebSocket: opts.WebSocket,
+      maxRetries: Number.POSITIVE_INFINITY,
+      minReconnectionDelay: 200,
+      maxReconnectionDelay: 5000,
+      // A fresh ticket for every (re)connect: tickets live ≤ 60 s and are bound to this channel.
+      query: async () => {
+        const t = prefetched ?? (await requestTicket(opts, `room:${opts.roomId}`));
+        prefetched = undefined;
+        return { ticket: t.ticket };
+      },
+    });
+    this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
+    this.socket.addEventListener("close", () =>
+      this.setState(this.state === "closed" ? "closed" : "reconnecting"),
+    );
+  }
+
+  /** The highest seq delivered so far: persist it to resume after a reload. */
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  private setState(state: ConnectionState) {
+    if (this.state === state) return;
+    this.state = state;
+    this.opts.onState?.(state);
+  }
+
+  private sync() {
+    this.syncing = true;
+    this.setState("syncing");
+    this.socket.send(JSON.stringify({ type: "sync", afterSeq: this.lastSeq }));
+  }
+
+  /** Deliver new messages strictly in order; anything ahead of a gap waits in the buffer. */
+  private deliver(m: RealtimeMessage) {
+    if (m.seq <= this.lastSeq) {
+      if (m.editedAt || m.deletedAt) this.opts.onUpdate?.(m);
+      return;
+    }
+    this.buffered.set(m.seq, m);
+    for (let next = this.buffered.get(this.lastSeq + 1); next; next = this.buffered.get(this.lastSeq + 1)) {
+      this.buffered.delete(next.seq);
+      this.lastSeq = next.seq;
+      this.opts.onMessage?.(next);
+    }
+  }
+
+  private onFrame(raw: string) {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(raw) as ServerFrame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case "welcome":
+        this.opts.onPresence?.(frame.presence);
+        this.sync(); // catch up on every (re)connect
+        break;
+      case "history":
+        for (const m of frame.messages) this.deliver(m);
+        if (frame.hasMore) this.sync();
+        else {
+          this.syncing = false;
+          this.setState("live");
+        }
+        break;
+      case "message":
+        this.deliver(frame.message);
+        // A gap (seq beyond the next one) means a frame was missed: fetch what is missing.
+        if (!this.syncing && this.buffered.size > 0) this.sync();
+        break;
+      case "ack":
+        // Every send of this clientId (retries included) resolves with the one stored message.
+        for (const p of this.pending.get(frame.clientId) ?? []) p.resolve({ id: frame.id, seq: frame.seq });
+        this.pending.delete(frame.clientId);
+        break;
+      case "presence":
+        this.opts.onPresence?.(frame.users);
+        break;
+      case "typing":
+        this.opts.onTyping?.(frame.userId);
+        break;
+      case "error":
+        this.opts.onError?.(frame);
+        if (frame.code === "dependency_unavailable" && this.syncing) setTimeout(() => this.sync(), 1000);
+        break;
+    }
+  }
+
+  /** Send a message; resolves with its id and seq once the server has stored it (ack). */
+  send(
+    body: string,
+    opts: { clientId?: string; attachments?: string[] } = {},
+  ): Promise<{ id: string; seq: number; clientId: string }> {
+    const clientId = opts.clientId ?? crypto.randomUUID();
+    return new Promise((resolve, reject) => {
+      const waiting = this.pending.get(clientId) ?? [];
+      waiting.push({ resolve: (ack) => resolve({ ...ack, clientId }), reject });
+      this.pending.set(clientId, waiting);
+      this.socket.send(JSON.stringify({ type: "message", clientId, body, attachments: opts.attachments }));
+    });
+  }
+
+  typing() {
+    this.socket.send(JSON.stringify({ type: "typing" }));
+  }
+
+  close() {
+    this.setState("closed");
+    for (const list of this.pending.values()) for (const p of list) p.reject(new Error("closed"));
+    this.pending.clear();
+    this.socket.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { pageOf } from "../../lib/pagination.ts";
+import { requireAuth, requireGlobalAdmin } from "../../middleware/authenticate.ts";
+import * as admin from "../../services/admin.ts";
+import { caller, svc } from "../context.ts";
+import {
+  AdminUserSchema,
+  AdminUsersQuerySchema,
+  AuditEntrySchema,
+  AuditLogQuerySchema,
+  PatchAdminUserBodySchema,
+  UserParamsSchema,
+} from "./admin.schema.ts";
+
+const tags = ["Admin"];
+const security = [{ bearerAuth: [] }];
+const middleware = [requireAuth(), requireGlobalAdmin()];
+const ADMINS = "Global admins only (403 for everyone else; org roles do not count).";
+
+const listUsers = createRoute({
+  method: "get",
+  path: "/users",
+  tags,
+  security,
+  middleware,
+  summary: "Search users",
+  description: `All users when \`q\` is absent, disabled ones included; ordered by id. ${ADMINS}`,
+  request: { query: AdminUsersQuerySchema },
+  responses: {
+    200: {
+      description: "A page",
+      content: { "application/json": { schema: pageOf(AdminUserSchema, "AdminUserPage") } },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+const patchUser = createRoute({
+  method: "patch",
+  path: "/users/{userId}",
+  tags,
+  security,
+  middleware,
+  summary: "Change a user's global role, or disable / re-enable the account",
+  description: [
+    "Disabling, and any change of the global role, revokes every session of the user: their access tokens are refused on the next request and their refresh tokens stop working.",
+    "A disabled user cannot sign in; re-enabling (`disabled: false`) does not restore the revoked sessions.",
+    "409 when an admin tries to demote or disable themselves.",
+    ADMINS,
+  ].join(" "),
+  request: {
+    params: UserParamsSchema,
+    body: { content: { "application/json": { schema: PatchAdminUserBodySchema } }, required: true },
+  },
+  responses: {
+    200: { description: "The user", content: { "application/json": { schema: AdminUserSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+const auditLog = createRoute({
+  method: "get",
+  path: "/audit-log",
+  tags,
+  security,
+  middleware,
+  summary: "The audit log",
+  description: `Who did what, when and from where (IP, user agent, request id); newest first. ${ADMINS}`,
+  request: { query: AuditLogQuerySchema },
+  responses: {
+    200: {
+      description: "A page",
+      content: { "application/json": { schema: pageOf(AuditEntrySchema, "AuditEntryPage") } },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+export const adminRoutes = createRouter()
+  .openapi(listUsers, async (c) => {
+    const { limit = 50, cursor, q } = c.req.valid("query");
+    return c.json(await admin.searchUsers(svc(c), { q, limit, cursor }), 200);
+  })
+  .openapi(patchUser, async (c) => {
+    const { userId } = c.req.valid("param");
+    return c.json(await admin.updateUser(svc(c), caller(c).userId, userId, c.req.valid("json")), 200);
+  })
+  .openapi(auditLog, async (c) => {
+    const { limit = 50, ...filters } = c.req.valid("query");
+    return c.json(await admin.listAuditLog(svc(c), { limit, ...filters }), 200);
+  });

@@ -1,0 +1,125 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { rooms, sessions } from "../../db/schema.ts";
+import { IdSchema, nowIso } from "../../lib/ids.ts";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { requireService } from "../../middleware/service-auth.ts";
+import * as messagesService from "../../services/messages.ts";
+import { roomAccess } from "../../services/rooms.ts";
+import { svc } from "../context.ts";
+import {
+  HistoryQuerySchema,
+  HistorySchema,
+  MessageSchema,
+  PostMessageSchema,
+} from "../rooms/rooms.schema.ts";
+
+/**
+ * Routes the PartyKit parties call (they never open the database). They authenticate with the
+ * service credential, and act for the user the party verified from its ticket.
+ */
+const tags = ["Internal"];
+const security = [{ serviceToken: [] }];
+const middleware = [requireService()];
+const RoomParams = z.object({ roomId: IdSchema });
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
+
+const post = createRoute({
+  method: "post",
+  path: "/rooms/{roomId}/messages",
+  tags,
+  security,
+  middleware,
+  summary: "Persist a socket message (same path as REST)",
+  request: {
+    params: RoomParams,
+    body: {
+      ...json(PostMessageSchema.extend({ authorId: IdSchema }).strict().openapi("InternalPostMessageBody")),
+      required: true,
+    },
+  },
+  responses: {
+    201: { description: "Created", ...json(z.object({ message: MessageSchema })) },
+    200: { description: "Already stored under this clientId", ...json(z.object({ message: MessageSchema })) },
+    ...errorResponses(400, 401, 404, 409),
+  },
+});
+const history = createRoute({
+  method: "get",
+  path: "/rooms/{roomId}/messages",
+  tags,
+  security,
+  middleware,
+  summary: "History for sync",
+  request: { params: RoomParams, query: HistoryQuerySchema },
+  responses: { 200: { description: "A page", ...json(HistorySchema) }, ...errorResponses(400, 401) },
+});
+const state = createRoute({
+  method: "get",
+  path: "/rooms/{roomId}/state",
+  tags,
+  security,
+  middleware,
+  summary: "A room's last seq",
+  request: { params: RoomParams },
+  responses: {
+    200: { description: "State", ...json(z.object({ lastSeq: z.number().int() })) },
+    ...errorResponses(400, 401, 404),
+  },
+});
+const check = createRoute({
+  method: "post",
+  path: "/sessions/check",
+  tags,
+  security,
+  middleware,
+  summary: "Which of these sessions are no longer valid",
+  request: {
+    body: {
+      ...json(z.object({ sessionIds: z.array(z.string().max(64)).max(1000) }).strict()),
+      required: true,
+    },
+  },
+  responses: {
+    200: {
+      description: "The revoked, expired or unknown ones",
+      ...json(z.object({ revoked: z.array(z.string()) })),
+    },
+    ...errorResponses(400, 401),
+  },
+});
+
+export const internalRoutes = createRouter()
+  .openapi(post, async (c) => {
+    const ctx = svc(c);
+    const { authorId, ...input } = c.req.valid("json");
+    // Re-checked on every write: the author may have lost access since the socket opened.
+    const access = await roomAccess(ctx, c.req.valid("param").roomId, authorId);
+    const { message, created } = await messagesService.postMessage(ctx, access, authorId, input);
+    return created ? c.json({ message }, 201) : c.json({ message }, 200);
+  })
+  .openapi(history, async (c) => {
+    const { afterSeq, beforeSeq, limit = 100 } = c.req.valid("query");
+    return c.json(
+      await messagesService.listMessages(svc(c), c.req.valid("param").roomId, { afterSeq, beforeSeq, limit }),
+      200,
+    );
+  })
+  .openapi(state, async (c) => {
+    const [row] = await svc(c)
+      .db.select({ lastSeq: rooms.lastSeq })
+      .from(rooms)
+      .where(eq(rooms.id, c.req.valid("param").roomId));
+    return c.json({ lastSeq: row?.lastSeq ?? 0 }, 200);
+  })
+  .openapi(check, async (c) => {
+    const ids = c.req.valid("json").sessionIds;
+    if (ids.length === 0) return c.json({ revoked: [] }, 200);
+    const live = await svc(c)
+      .db.select({ id: sessions.id, expiresAt: sessions.expiresAt })
+      .from(sessions)
+      .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt)));
+    const now = nowIso();
+    const valid = new Set(live.filter((s) => s.expiresAt > now).map((s) => s.id));
+    return c.json({ revoked: ids.filter((id) => !valid.has(id)) }, 200);
+  });

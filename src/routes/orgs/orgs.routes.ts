@@ -1,0 +1,110 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { pageOf } from "../../lib/pagination.ts";
+import { requireAuth } from "../../middleware/authenticate.ts";
+import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import * as orgs from "../../services/orgs.ts";
+import { caller, svc } from "../context.ts";
+import { memberRoutes } from "./members.routes.ts";
+import {
+  CreateOrgBodySchema,
+  IdPageQuerySchema,
+  OrgParamsSchema,
+  OrgSchema,
+  PatchOrgBodySchema,
+} from "./orgs.schema.ts";
+
+const tags = ["Orgs"];
+const security = [{ bearerAuth: [] }];
+const body = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: true,
+});
+const orgOk = (description: string) => ({
+  description,
+  content: { "application/json": { schema: OrgSchema } },
+});
+const ACCESS =
+  "Org roles are read from the database on every request. Callers who are not members get 404 (existence is never revealed), global admins included; members whose role is too low get 403.";
+
+const createOrg = createRoute({
+  method: "post",
+  path: "/",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "Create an org",
+  description: "Any signed-in user; the creator becomes its owner. 409 when the explicit slug is taken.",
+  request: { body: body(CreateOrgBodySchema) },
+  responses: { 201: orgOk("Created"), ...errorResponses(400, 401, 409) },
+});
+const listOrgs = createRoute({
+  method: "get",
+  path: "/",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "The orgs I belong to",
+  description: "Oldest first, each with my role in it.",
+  request: { query: IdPageQuerySchema },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageOf(OrgSchema, "OrgPage") } } },
+    ...errorResponses(400, 401),
+  },
+});
+const getOrg = createRoute({
+  method: "get",
+  path: "/{orgId}",
+  tags,
+  security,
+  middleware: [requireAuth(), requireOrgPermission("org.read")],
+  summary: "One org",
+  description: `Any member, guests included. ${ACCESS}`,
+  request: { params: OrgParamsSchema },
+  responses: { 200: orgOk("The org, with my role"), ...errorResponses(400, 401, 404) },
+});
+const patchOrg = createRoute({
+  method: "patch",
+  path: "/{orgId}",
+  tags,
+  security,
+  middleware: [requireAuth(), requireOrgPermission("org.update")],
+  summary: "Rename an org or change its slug",
+  description: `Admin or owner. 409 when the slug is taken. ${ACCESS}`,
+  request: { params: OrgParamsSchema, body: body(PatchOrgBodySchema) },
+  responses: { 200: orgOk("Updated"), ...errorResponses(400, 401, 403, 404, 409) },
+});
+const deleteOrg = createRoute({
+  method: "delete",
+  path: "/{orgId}",
+  tags,
+  security,
+  middleware: [requireAuth(), requireOrgPermission("org.delete")],
+  summary: "Delete an org",
+  description: `Owner only. Its memberships and invitations go with it. ${ACCESS}`,
+  request: { params: OrgParamsSchema },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404) },
+});
+
+export const orgRoutes = createRouter()
+  .openapi(createOrg, async (c) =>
+    c.json(await orgs.createOrg(svc(c), caller(c).userId, c.req.valid("json")), 201),
+  )
+  .openapi(listOrgs, async (c) => {
+    const { limit = 50, cursor } = c.req.valid("query");
+    return c.json(await orgs.listMyOrgs(svc(c), caller(c).userId, limit, cursor), 200);
+  })
+  .openapi(getOrg, async (c) => {
+    const m = orgMember(c);
+    return c.json(await orgs.getOrg(svc(c), m.orgId, m.role), 200);
+  })
+  .openapi(patchOrg, async (c) => {
+    const m = orgMember(c);
+    return c.json(await orgs.updateOrg(svc(c), m, m.orgId, c.req.valid("json")), 200);
+  })
+  .openapi(deleteOrg, async (c) => {
+    const m = orgMember(c);
+    await orgs.deleteOrg(svc(c), m.userId, m.orgId);
+    return c.body(null, 204);
+  })
+  .route("/", memberRoutes);

@@ -1,0 +1,45 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { requireAuth } from "../../middleware/authenticate.ts";
+import { issueTicket } from "../../services/realtime-tickets.ts";
+import { ChannelSchema } from "../../shared/realtime.ts";
+import { caller, svc } from "../context.ts";
+
+const TicketSchema = z
+  .object({
+    url: z.string().openapi({ description: "Complete WebSocket URL, ticket included" }),
+    host: z.string(),
+    party: z.string(),
+    room: z.string(),
+    ticket: z.string(),
+    expiresAt: z.string(),
+  })
+  .openapi("RealtimeTicket");
+
+const ticket = createRoute({
+  method: "post",
+  path: "/tickets",
+  tags: ["Realtime"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth()],
+  summary: "A short-lived ticket for one realtime channel",
+  description:
+    "`room:<roomId>` (a room you can see) or `user` (your notifications). Valid ≤ 60 s, for that channel only. Pass it to partysocket as `query: {ticket}` with `host`, `party`, `room`, or open `url` directly.",
+  request: {
+    body: {
+      content: {
+        "application/json": { schema: z.object({ channel: ChannelSchema }).strict().openapi("TicketBody") },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: { description: "Ticket", content: { "application/json": { schema: TicketSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+export const realtimeRoutes = createRouter().openapi(ticket, async (c) => {
+  c.header("Cache-Control", "no-store");
+  return c.json(await issueTicket(svc(c), caller(c), c.req.valid("json").channel), 200);
+});

@@ -1,0 +1,84 @@
+import { z } from "@hono/zod-openapi";
+import { IdSchema } from "../../lib/ids.ts";
+
+export const RoomSchema = z
+  .object({
+    id: IdSchema,
+    orgId: IdSchema,
+    name: z.string(),
+    visibility: z.enum(["public", "private"]),
+    createdBy: IdSchema.nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastSeq: z.number().int().openapi({ description: "seq of the newest message (0: none)" }),
+    unreadCount: z
+      .number()
+      .int()
+      .openapi({ description: "Messages by others after your read position (room list only)" }),
+  })
+  .openapi("Room");
+
+const RoomName = z.string().trim().min(1).max(100).openapi({ example: "general" });
+export const CreateRoomSchema = z
+  .object({ name: RoomName, visibility: z.enum(["public", "private"]) })
+  .strict()
+  .openapi("CreateRoomBody");
+export const PatchRoomSchema = z
+  .object({ name: RoomName.optional(), visibility: z.enum(["public", "private"]).optional() })
+  .strict()
+  .openapi("PatchRoomBody");
+export const AddRoomMemberSchema = z.object({ userId: IdSchema }).strict().openapi("AddRoomMemberBody");
+export const ReadSchema = z
+  .object({ seq: z.number().int().min(0) })
+  .strict()
+  .openapi("ReadPositionBody");
+
+export const MessageSchema = z
+  .object({
+    id: IdSchema,
+    roomId: IdSchema,
+    seq: z.number().int().openapi({ description: "Increases by one per room, no gaps" }),
+    authorId: IdSchema,
+    body: z.string().openapi({ description: "Empty on a tombstone" }),
+    attachments: z.array(IdSchema),
+    clientId: z.string(),
+    createdAt: z.string(),
+    editedAt: z.string().nullable(),
+    deletedAt: z.string().nullable(),
+  })
+  .openapi("Message");
+
+export const PostMessageSchema = z
+  .object({
+    body: z.string().min(1).max(4000),
+    clientId: z.uuid().openapi({ description: "Idempotency key, scoped to room + author" }),
+    attachments: z
+      .array(IdSchema)
+      .max(10)
+      .optional()
+      .openapi({ description: "Ids of ready files the author may see" }),
+  })
+  .strict()
+  .openapi("PostMessageBody");
+export const EditMessageSchema = z
+  .object({ body: z.string().min(1).max(4000) })
+  .strict()
+  .openapi("EditMessageBody");
+
+/** seq cursors: digits only (no `1.0` / `+1` aliases). */
+const Seq = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,15})$/, "a non-negative integer")
+  .transform(Number);
+export const HistoryQuerySchema = z.object({
+  afterSeq: Seq.optional(),
+  beforeSeq: Seq.optional(),
+  limit: z
+    .string()
+    .regex(/^(?:[1-9]\d?|100)$/, "an integer from 1 to 100")
+    .transform(Number)
+    .optional(),
+});
+export const HistorySchema = z
+  .object({ items: z.array(MessageSchema), hasMore: z.boolean() })
+  .openapi("MessageHistory");

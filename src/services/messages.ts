@@ -1,0 +1,203 @@
+import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { messages, rooms } from "../db/schema.ts";
+import { ApiError } from "../lib/errors.ts";
+import { nowIso, uuidv7 } from "../lib/ids.ts";
+import { errorFields } from "../lib/log.ts";
+import { CHAT_PARTY, type RealtimeMessage } from "../shared/realtime.ts";
+import type { ServiceContext } from "./context.ts";
+import { notifyMentions } from "./notifications.ts";
+import { can } from "./rbac.ts";
+import type { RoomAccess } from "./rooms.ts";
+
+export type MessageRow = typeof messages.$inferSelect;
+export const MAX_BODY = 4000;
+
+export const toMessage = (m: MessageRow): RealtimeMessage => ({
+  id: m.id,
+  roomId: m.roomId,
+  seq: m.seq,
+  authorId: m.authorId,
+  body: m.body,
+  attachments: m.attachments,
+  clientId: m.clientId,
+  createdAt: m.createdAt,
+  editedAt: m.editedAt,
+  deletedAt: m.deletedAt,
+});
+
+export interface PostInput {
+  clientId: string;
+  body: string;
+  attachments?: string[];
+}
+
+/** Attachments reference files; until the files feature validates them, any id is unknown. */
+export type AttachmentCheck = (
+  ctx: ServiceContext,
+  access: RoomAccess,
+  authorId: string,
+  ids: string[],
+) => Promise<void>;
+let checkAttachments: AttachmentCheck = async (_ctx, _access, _author, ids) => {
+  if (ids.length)
+    throw new ApiError("validation_failed", "Unknown attachment.", {
+      errors: [{ path: "attachments.0", message: "no such file" }],
+    });
+};
+export function setAttachmentCheck(fn: AttachmentCheck) {
+  checkAttachments = fn;
+}
+
+async function findByClientId(ctx: ServiceContext, roomId: string, authorId: string, clientId: string) {
+  const [m] = await ctx.db
+    .select()
+    .from(messages)
+    .where(
+      and(eq(messages.roomId, roomId), eq(messages.authorId, authorId), eq(messages.clientId, clientId)),
+    );
+  return m;
+}
+
+/**
+ * The one persistence path for new messages (REST and socket). The seq is allocated in the same
+ * transaction as the insert (rooms.last_seq + 1), so seqs have no gaps even under concurrency.
+ * `clientId` makes retries idempotent: same body → the original (created: false), else 409.
+ */
+export async function postMessage(
+  ctx: ServiceContext,
+  access: RoomAccess,
+  authorId: string,
+  input: PostInput,
+) {
+  const attachments = input.attachments ?? [];
+  await checkAttachments(ctx, access, authorId, attachments);
+  const existing = await findByClientId(ctx, access.room.id, authorId, input.clientId);
+  if (existing) return replay(existing, input);
+  const id = uuidv7();
+  try {
+    const [, inserted] = await ctx.db.batch([
+      ctx.db
+        .update(rooms)
+        .set({ lastSeq: sql`${rooms.lastSeq} + 1` })
+        .where(eq(rooms.id, access.room.id)),
+      ctx.db
+        .insert(messages)
+        .values({
+          id,
+          roomId: access.room.id,
+          seq: sql`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${access.room.id})`,
+          authorId,
+          body: input.body,
+          attachments,
+          clientId: input.clientId,
+        })
+        .returning(),
+    ]);
+    const message = inserted[0]!;
+    await notifyMentions(ctx, access, message).catch((err) =>
+      ctx.log.error("mention notifications failed", errorFields(err)),
+    );
+    return { message: toMessage(message), created: true };
+  } catch (err) {
+    // A concurrent retry with the same clientId won: the transaction rolled back (no seq used).
+    if (
+      String((err as Error)?.message ?? "").includes("UNIQUE") ||
+      String((err as { cause?: Error })?.cause?.message ?? "").includes("UNIQUE")
+    ) {
+      const winner = await findByClientId(ctx, access.room.id, authorId, input.clientId);
+      if (winner) return replay(winner, input);
+    }
+    throw err;
+  }
+}
+
+function replay(existing: MessageRow, input: PostInput) {
+  const same =
+    existing.body === input.body &&
+    JSON.stringify(existing.attachments) === JSON.stringify(input.attachments ?? []);
+  if (!same)
+    throw new ApiError("conflict", "This clientId was already used for a different message.", {
+      errors: [{ path: "clientId", message: "already used" }],
+    });
+  return { message: toMessage(existing), created: false };
+}
+
+/** Push a new or changed message to the room's party; failures never fail the write (clients recover via sync). */
+export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
+  ctx.defer(
+    ctx.realtime
+      .publish(CHAT_PARTY, message.roomId, { type: "message", message }, ctx.meta.requestId)
+      .catch((err) => {
+        ctx.log.error("realtime publish failed; clients will catch up through sync", {
+          roomId: message.roomId,
+          seq: message.seq,
+          ...errorFields(err),
+        });
+      }),
+  );
+}
+
+export interface HistoryQuery {
+  afterSeq?: number;
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** History, always ascending by seq; see the contract for the four cursor cases. */
+export async function listMessages(ctx: Pick<ServiceContext, "db">, roomId: string, q: HistoryQuery) {
+  const conds = [eq(messages.roomId, roomId)];
+  if (q.afterSeq !== undefined) conds.push(gt(messages.seq, q.afterSeq));
+  if (q.beforeSeq !== undefined) conds.push(lt(messages.seq, q.beforeSeq));
+  const newestFirst = q.afterSeq === undefined; // latest page, or the page just before beforeSeq
+  const rows = await ctx.db
+    .select()
+    .from(messages)
+    .where(and(...conds))
+    .orderBy(newestFirst ? desc(messages.seq) : asc(messages.seq))
+    .limit(q.limit + 1);
+  const hasMore = rows.length > q.limit;
+  const page = rows.slice(0, q.limit);
+  if (newestFirst) page.reverse();
+  return { items: page.map(toMessage), hasMore };
+}
+
+async function loadMessage(ctx: ServiceContext, messageId: string) {
+  const [m] = await ctx.db.select().from(messages).where(eq(messages.id, messageId));
+  if (!m) throw new ApiError("not_found", "No such message.");
+  return m;
+}
+
+export async function messageWithAccess(
+  ctx: ServiceContext,
+  messageId: string,
+  access: (roomId: string) => Promise<RoomAccess>,
+) {
+  const m = await loadMessage(ctx, messageId);
+  return { message: m, access: await access(m.roomId) };
+}
+
+export async function editMessage(ctx: ServiceContext, m: MessageRow, userId: string, body: string) {
+  if (m.authorId !== userId) throw new ApiError("forbidden", "Only the author can edit a message.");
+  if (m.deletedAt) throw new ApiError("conflict", "A deleted message cannot be edited.");
+  const [row] = await ctx.db
+    .update(messages)
+    .set({ body, editedAt: nowIso() })
+    .where(and(eq(messages.id, m.id), sql`${messages.deletedAt} is null`))
+    .returning();
+  if (!row) throw new ApiError("conflict", "A deleted message cannot be edited.");
+  return toMessage(row);
+}
+
+/** Tombstone: same id and seq, body and attachments emptied. Author or org admin+. Idempotent. */
+export async function deleteMessage(ctx: ServiceContext, m: MessageRow, access: RoomAccess, userId: string) {
+  if (m.authorId !== userId && !can(access.orgRole, "messages.moderate")) {
+    throw new ApiError("forbidden", "Only the author or an org admin can delete a message.");
+  }
+  if (m.deletedAt) return toMessage(m);
+  const [row] = await ctx.db
+    .update(messages)
+    .set({ body: "", attachments: [], deletedAt: nowIso() })
+    .where(eq(messages.id, m.id))
+    .returning();
+  return toMessage(row!);
+}

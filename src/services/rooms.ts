@@ -1,0 +1,220 @@
+import { and, eq, gt, or, sql } from "drizzle-orm";
+import { memberships, roomMembers, roomReads, rooms } from "../db/schema.ts";
+import { ApiError } from "../lib/errors.ts";
+import { nowIso, uuidv7 } from "../lib/ids.ts";
+import { errorFields } from "../lib/log.ts";
+import { CHAT_PARTY } from "../shared/realtime.ts";
+import type { ServiceContext } from "./context.ts";
+import { findMembership } from "./orgs.ts";
+import { can, type OrgRole } from "./rbac.ts";
+
+export type RoomRow = typeof rooms.$inferSelect;
+
+export interface RoomAccess {
+  room: RoomRow;
+  orgRole: OrgRole;
+  /** Explicitly added to the room (private rooms, guests). */
+  isRoomMember: boolean;
+  /** Edit/delete the room and manage its members: org admin+ or the room's creator. */
+  canManage: boolean;
+}
+
+const notFound = () => new ApiError("not_found", "No such room.");
+
+/** Whether an org member with `role` may see `room` (the room-level half of RBAC). */
+export function canSeeRoom(room: Pick<RoomRow, "visibility">, role: OrgRole, isRoomMember: boolean): boolean {
+  if (isRoomMember) return true;
+  if (role === "guest") return false; // guests see only rooms they were added to
+  if (room.visibility === "public") return can(role, "rooms.read_public");
+  return can(role, "rooms.manage"); // private: room members, and org admins who manage every room
+}
+
+/**
+ * Load a room for a user, or 404 when it does not exist or the user may not see it
+ * (never revealing which). Every room route and the realtime ticket go through here.
+ */
+export async function roomAccess(
+  ctx: Pick<ServiceContext, "db">,
+  roomId: string,
+  userId: string,
+): Promise<RoomAccess> {
+  const [row] = await ctx.db
+    .select({ room: rooms, roomMember: roomMembers.userId, orgRole: memberships.role })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
+    .leftJoin(memberships, and(eq(memberships.orgId, rooms.orgId), eq(memberships.userId, userId)))
+    .where(eq(rooms.id, roomId));
+  if (!row?.orgRole) throw notFound();
+  const isRoomMember = row.roomMember !== null;
+  if (!canSeeRoom(row.room, row.orgRole, isRoomMember)) throw notFound();
+  return {
+    room: row.room,
+    orgRole: row.orgRole,
+    isRoomMember,
+    canManage: can(row.orgRole, "rooms.manage") || (row.room.createdBy === userId && row.orgRole !== "guest"),
+  };
+}
+
+export interface RoomView {
+  id: string;
+  orgId: string;
+  name: string;
+  visibility: "public" | "private";
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeq: number;
+  unreadCount: number;
+}
+
+export const toRoomView = (r: RoomRow, unreadCount = 0): RoomView => ({
+  id: r.id,
+  orgId: r.orgId,
+  name: r.name,
+  visibility: r.visibility,
+  createdBy: r.createdBy,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  lastSeq: r.lastSeq,
+  unreadCount,
+});
+
+export async function createRoom(
+  ctx: ServiceContext,
+  orgId: string,
+  userId: string,
+  role: OrgRole,
+  input: { name: string; visibility: "public" | "private" },
+) {
+  if (!can(role, "rooms.create")) throw new ApiError("forbidden", "Your role cannot create rooms.");
+  const id = uuidv7();
+  const [room] = await ctx.db.batch([
+    ctx.db
+      .insert(rooms)
+      .values({ id, orgId, name: input.name, visibility: input.visibility, createdBy: userId })
+      .returning(),
+    ctx.db.insert(roomMembers).values({ roomId: id, userId, addedBy: userId }),
+  ]);
+  return toRoomView(room[0]!);
+}
+
+/** Rooms of an org the user may see, with lastSeq and unreadCount, by id (cursor). */
+export async function listRooms(
+  ctx: ServiceContext,
+  orgId: string,
+  userId: string,
+  role: OrgRole,
+  limit: number,
+  cursor?: string,
+) {
+  const mine = sql`exists (select 1 from ${roomMembers} where ${roomMembers.roomId} = ${rooms.id} and ${roomMembers.userId} = ${userId})`;
+  const visible =
+    role === "guest" ? mine : can(role, "rooms.manage") ? sql`1` : or(eq(rooms.visibility, "public"), mine);
+  const conds = [eq(rooms.orgId, orgId), visible!];
+  if (cursor) conds.push(gt(rooms.id, cursor));
+  const unread = sql<number>`(select count(*) from messages m where m.room_id = ${rooms.id} and m.seq > coalesce(${roomReads.lastReadSeq}, 0) and m.author_id != ${userId} and m.deleted_at is null)`;
+  const rows = await ctx.db
+    .select({ room: rooms, unread })
+    .from(rooms)
+    .leftJoin(roomReads, and(eq(roomReads.roomId, rooms.id), eq(roomReads.userId, userId)))
+    .where(and(...conds))
+    .orderBy(rooms.id)
+    .limit(limit + 1);
+  return {
+    items: rows.slice(0, limit).map((r) => toRoomView(r.room, Number(r.unread))),
+    nextCursor: rows.length > limit ? rows[limit - 1]!.room.id : null,
+  };
+}
+
+export async function updateRoom(
+  ctx: ServiceContext,
+  access: RoomAccess,
+  patch: { name?: string; visibility?: "public" | "private" },
+) {
+  if (!access.canManage)
+    throw new ApiError("forbidden", "Only the room's creator or an org admin can change it.");
+  const [room] = await ctx.db
+    .update(rooms)
+    .set({ ...patch, updatedAt: nowIso() })
+    .where(eq(rooms.id, access.room.id))
+    .returning();
+  return toRoomView(room!);
+}
+
+export async function deleteRoom(ctx: ServiceContext, access: RoomAccess) {
+  if (!access.canManage)
+    throw new ApiError("forbidden", "Only the room's creator or an org admin can delete it.");
+  await ctx.db.delete(rooms).where(eq(rooms.id, access.room.id));
+}
+
+export async function addRoomMember(
+  ctx: ServiceContext,
+  access: RoomAccess,
+  actorId: string,
+  userId: string,
+) {
+  if (!access.canManage)
+    throw new ApiError("forbidden", "Only the room's creator or an org admin can add members.");
+  const target = await findMembership(ctx, access.room.orgId, userId);
+  if (!target) throw new ApiError("not_found", "No such member in this organization.");
+  await ctx.db
+    .insert(roomMembers)
+    .values({ roomId: access.room.id, userId, addedBy: actorId })
+    .onConflictDoNothing();
+}
+
+/** Remove someone from a room (the manager, or the member itself leaving). Returns whether a row went away. */
+export async function removeRoomMember(
+  ctx: ServiceContext,
+  access: RoomAccess,
+  actorId: string,
+  userId: string,
+) {
+  if (!access.canManage && actorId !== userId)
+    throw new ApiError("forbidden", "Only the room's creator or an org admin can remove members.");
+  const removed = await ctx.db
+    .delete(roomMembers)
+    .where(and(eq(roomMembers.roomId, access.room.id), eq(roomMembers.userId, userId)))
+    .returning({ userId: roomMembers.userId });
+  if (removed.length === 0) throw new ApiError("not_found", "No such room member.");
+}
+
+export async function markRead(ctx: ServiceContext, access: RoomAccess, userId: string, seq: number) {
+  if (seq > access.room.lastSeq) {
+    throw new ApiError(
+      "validation_failed",
+      `seq is beyond the room's last message (${access.room.lastSeq}).`,
+      { errors: [{ path: "seq", message: "too large" }] },
+    );
+  }
+  await ctx.db
+    .insert(roomReads)
+    .values({ roomId: access.room.id, userId, lastReadSeq: seq })
+    .onConflictDoUpdate({
+      target: [roomReads.roomId, roomReads.userId],
+      set: { lastReadSeq: sql`max(${roomReads.lastReadSeq}, excluded.last_read_seq)`, updatedAt: nowIso() },
+    });
+}
+
+/** Rooms of an org (ids), e.g. to close a removed member's sockets everywhere in it. */
+export async function roomIdsOfOrg(ctx: Pick<ServiceContext, "db">, orgId: string): Promise<string[]> {
+  const rows = await ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.orgId, orgId));
+  return rows.map((r) => r.id);
+}
+
+/** Close a user's sockets in every room of an org (after they left or were removed from it). */
+export async function disconnectFromOrgRooms(
+  ctx: ServiceContext,
+  orgId: string,
+  userId: string,
+  reason: string,
+) {
+  const ids = await roomIdsOfOrg(ctx, orgId);
+  for (const roomId of ids) {
+    ctx.defer(
+      ctx.realtime
+        .publish(CHAT_PARTY, roomId, { type: "disconnect", userIds: [userId], reason }, ctx.meta.requestId)
+        .catch((err) => ctx.log.warn("disconnect push failed", { roomId, ...errorFields(err) })),
+    );
+  }
+}

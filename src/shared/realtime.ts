@@ -1,0 +1,128 @@
+/**
+ * The realtime protocol, shared by the API (src/), the PartyKit servers (party/) and clients/tests.
+ * Frames are flat JSON objects `{ type, ...fields }`; every frame received is parsed with these schemas.
+ * This module must stay free of Hono and of anything Worker-specific: party/ bundles it too.
+ */
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { z } from "zod";
+
+export const REALTIME_AUDIENCE = "petrel-realtime";
+export const TICKET_TYP = "rt+jwt";
+export const TICKET_MAX_TTL_SECONDS = 60;
+export const MAX_FRAME_BYTES = 16 * 1024;
+export const DEFAULT_MAX_FRAMES_PER_SECOND = 40;
+export const TYPING_THROTTLE_MS = 2000;
+export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
+export const CHAT_PARTY = "chat";
+export const USER_PARTY = "notifications";
+
+const Id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+export const MessageSchema = z.object({
+  id: Id,
+  roomId: Id,
+  seq: z.number().int().positive(),
+  authorId: Id,
+  body: z.string(),
+  attachments: z.array(z.string()),
+  clientId: z.string(),
+  createdAt: z.string(),
+  editedAt: z.string().nullable(),
+  deletedAt: z.string().nullable(),
+});
+export type RealtimeMessage = z.infer<typeof MessageSchema>;
+
+/** Client → server. */
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("message"),
+      clientId: z.uuid(),
+      body: z.string().min(1).max(4000),
+      attachments: z.array(Id).max(10).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal("typing") }).strict(),
+  z.object({ type: z.literal("sync"), afterSeq: z.number().int().min(0) }).strict(),
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+
+/** Server → client. */
+export type ServerFrame =
+  | { type: "welcome"; userId: string; presence: string[]; lastSeq: number }
+  | { type: "message"; message: RealtimeMessage }
+  | { type: "ack"; clientId: string; id: string; seq: number }
+  | { type: "typing"; userId: string }
+  | { type: "presence"; users: string[] }
+  | { type: "history"; messages: RealtimeMessage[]; hasMore: boolean }
+  | { type: "notification"; notification: unknown }
+  | { type: "error"; code: string; message: string; requestId?: string };
+
+/** API → party pushes (HTTP POST with the service credential). */
+export const PushSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("message"), message: MessageSchema }),
+  z.object({ type: z.literal("notification"), notification: z.unknown() }),
+  /** Close these users' sockets in this room (removed from the room, session revoked...). */
+  z.object({
+    type: z.literal("disconnect"),
+    userIds: z.array(Id).optional(),
+    sessionIds: z.array(z.string()).optional(),
+    reason: z.string(),
+  }),
+]);
+export type Push = z.infer<typeof PushSchema>;
+
+export type Channel = { kind: "room"; roomId: string } | { kind: "user" };
+export const ChannelSchema = z.union([
+  z.literal("user"),
+  z.string().regex(/^room:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+]);
+
+export interface TicketClaims {
+  userId: string;
+  sessionId: string;
+  /** "room:<roomId>" or "user:<userId>" */
+  channel: string;
+}
+
+const jwksByUrl = new Map<string, JWTVerifyGetKey>();
+/** The API's public keys, fetched from its JWKS and cached (jose refreshes on unknown kid). */
+export function remoteKeys(apiUrl: string): JWTVerifyGetKey {
+  const url = `${apiUrl.replace(/\/$/, "")}/.well-known/jwks.json`;
+  let keys = jwksByUrl.get(url);
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(url), { timeoutDuration: 3000, cooldownDuration: 5000 });
+    jwksByUrl.set(url, keys);
+  }
+  return keys;
+}
+
+/** Verify a realtime ticket: signature (EdDSA only), issuer, audience, typ, expiry and lifetime. */
+export async function verifyTicket(
+  ticket: string,
+  keys: JWTVerifyGetKey,
+  opts: { issuer: string },
+): Promise<TicketClaims | null> {
+  try {
+    const { payload } = await jwtVerify(ticket, keys, {
+      algorithms: ["EdDSA"],
+      issuer: opts.issuer,
+      audience: REALTIME_AUDIENCE,
+      typ: TICKET_TYP,
+      requiredClaims: ["exp", "iat", "sub", "sid", "ch"],
+      clockTolerance: 5,
+    });
+    const { sub, sid, ch, exp, iat } = payload as {
+      sub?: unknown;
+      sid?: unknown;
+      ch?: unknown;
+      exp?: number;
+      iat?: number;
+    };
+    if (typeof sub !== "string" || typeof sid !== "string" || typeof ch !== "string") return null;
+    if (!Number.isFinite(exp) || !Number.isFinite(iat) || exp! - iat! > TICKET_MAX_TTL_SECONDS) return null;
+    return { userId: sub, sessionId: sid, channel: ch };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,109 @@
+import { exports } from "cloudflare:workers";
+import { RoomClient, type RoomClientOptions } from "../../client/realtime.ts";
+import type { RealtimeMessage, ServerFrame } from "../../src/shared/realtime.ts";
+import { api, BASE, jsonBody } from "./api.ts";
+import { addMember, createOrg, type OrgRole } from "./orgs.ts";
+import { bearer, registerUser, type TestUser } from "./users.ts";
+
+/** The API as the client helper sees it: the in-process Worker. */
+export const apiFetch: typeof fetch = (input, init) =>
+  exports.default.fetch(new Request(input as string, init));
+
+export async function createRoom(
+  user: TestUser,
+  orgId: string,
+  visibility: "public" | "private" = "public",
+  name = "general",
+) {
+  const res = await api(`/v1/orgs/${orgId}/rooms`, jsonBody({ name, visibility }, bearer(user.accessToken)));
+  if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; orgId: string; lastSeq: number };
+}
+
+/** An owner, an org, a public room, and optionally more members. */
+export async function roomFixture(others: OrgRole[] = []) {
+  const owner = await registerUser();
+  const org = await createOrg(owner);
+  const room = await createRoom(owner, org.id);
+  const members: TestUser[] = [];
+  for (const role of others) {
+    const u = await registerUser();
+    await addMember(org.id, u, role);
+    members.push(u);
+  }
+  return { owner, org, room, members };
+}
+
+export interface Collected {
+  client: RoomClient;
+  messages: RealtimeMessage[];
+  updates: RealtimeMessage[];
+  presence: string[][];
+  typing: string[];
+  errors: Array<{ code: string; message: string }>;
+  states: string[];
+}
+
+/** A real partysocket client (through the typed helper) that records everything it receives. */
+export async function connectRoom(
+  user: TestUser,
+  roomId: string,
+  opts: Partial<RoomClientOptions> = {},
+): Promise<Collected> {
+  const c: Omit<Collected, "client"> = {
+    messages: [],
+    updates: [],
+    presence: [],
+    typing: [],
+    errors: [],
+    states: [],
+  };
+  const client = await RoomClient.connect({
+    apiUrl: BASE,
+    fetch: apiFetch,
+    accessToken: () => user.accessToken,
+    roomId,
+    onMessage: (m) => c.messages.push(m),
+    onUpdate: (m) => c.updates.push(m),
+    onPresence: (u) => c.presence.push(u),
+    onTyping: (u) => c.typing.push(u),
+    onError: (e) => c.errors.push(e),
+    onState: (s) => c.states.push(s),
+    ...opts,
+  });
+  return { client, ...c };
+}
+
+export async function until(cond: () => boolean, timeoutMs = 10_000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A raw WebSocket (no reconnects) through workerd's fetch upgrade: exposes the handshake status and close codes. */
+export async function rawSocket(url: string) {
+  const res = await fetch(url.replace(/^ws/, "http"), { headers: { upgrade: "websocket" } });
+  const ws = res.webSocket ?? undefined;
+  const frames: ServerFrame[] = [];
+  let closed: { code: number; reason: string } | undefined;
+  if (!ws) {
+    await res.body?.cancel();
+    return { status: res.status, ws, frames, closed: () => closed };
+  }
+  ws.accept();
+  ws.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data)) as ServerFrame));
+  ws.addEventListener("close", (e) => {
+    closed = { code: e.code, reason: e.reason };
+  });
+  return { status: res.status, ws, frames, closed: () => closed };
+}
+
+export async function ticketFor(user: TestUser, channel: string) {
+  const res = await api("/v1/realtime/tickets", jsonBody({ channel }, bearer(user.accessToken)));
+  return {
+    status: res.status,
+    body: (await res.json()) as { url: string; ticket: string; host: string; party: string; room: string },
+  };
+}
