@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildAssets } from "./build-assets.ts";
+import { DEMO_PASSWORD, DEMO_USERS, seed } from "./seed.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { freePortOr, hasCommand, installExitHooks, killAllChildren } from "./lib/procs.ts";
 import { generateLocalSecrets, parseEnvFile, publicJwks, toEnvFile } from "./lib/secrets.ts";
@@ -42,7 +43,8 @@ async function main() {
   log("starting sqld…");
   const sqld = await startSqld({ dataDir: join(DATA, "sqld"), port: PORTS.sqld });
   await applyMigrations(sqld.url);
-  log(`sqld ready at ${sqld.url}, migrations applied`);
+  await seed(sqld.url);
+  log(`sqld ready at ${sqld.url}, migrations applied, demo data seeded`);
 
   let redisVars: Record<string, string> = {};
   let redisLine = "Redis      not running: cache and rate limits use a per-isolate memory store (degraded)";
@@ -101,6 +103,9 @@ async function main() {
 │ ${redisLine}
 │ R2         emulated locally in .data/wrangler
 │ Secrets    generated in .data/dev-secrets.env (override in .dev.vars)
+│ Demo       ${DEMO_USERS.map((u) => `${u.email} (${u.orgRole})`).join(", ")}
+│            password: ${DEMO_PASSWORD}   (global admin: ${DEMO_USERS[0]!.email})
+│ Mail       ${apiUrl}/dev/outbox
 └ Ctrl-C stops everything.
 `);
 }
