@@ -164,7 +164,11 @@ export class RoomClient {
         break;
       case "error":
         this.opts.onError?.(frame);
-        if (frame.code === "dependency_unavailable" && this.syncing) setTimeout(() => this.sync(), 1000);
+        if (frame.code === "dependency_unavailable" && this.syncing) {
+          setTimeout(() => {
+            if (this.state !== "closed") this.sync();
+          }, 1000);
+        }
         break;
     }
   }

@@ -19,6 +19,8 @@ import {
 } from "./lib.ts";
 import { presenceOf } from "./presence.ts";
 
+const HOLD_MS = 250;
+
 /**
  * Chat party: one PartyKit room per chat room (room id = the API's room id). The party never
  * opens the database: it persists and reads through the API's internal routes.
@@ -36,6 +38,9 @@ export default class ChatServer implements Party.Server {
   private readonly revocations: RevocationWatch;
   private readonly lastTyping = new Map<string, number>();
   private lastSeq = 0;
+  /** New messages wait here until the ones before them were broadcast (see broadcastMessage). */
+  private readonly held = new Map<number, RealtimeMessage>();
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(room: Party.Room) {
     this.room = room;
@@ -160,9 +165,36 @@ export default class ChatServer implements Party.Server {
     }
   }
 
+  /**
+   * Broadcast new messages in seq order. Concurrent writes finish in any order; sending them as
+   * they come would make every client see a gap and sync. A message ahead of a gap is held until
+   * the gap fills, or at most HOLD_MS (clients then fill any real gap through sync).
+   * Edits and deletions (seq already broadcast) go out at once.
+   */
   private broadcastMessage(message: RealtimeMessage) {
-    this.lastSeq = Math.max(this.lastSeq, message.seq);
-    this.room.broadcast(JSON.stringify({ type: "message", message }));
+    if (message.seq <= this.lastSeq || this.lastSeq === 0) {
+      this.lastSeq = Math.max(this.lastSeq, message.seq);
+      this.room.broadcast(JSON.stringify({ type: "message", message }));
+      return this.flushHeld(false);
+    }
+    this.held.set(message.seq, message);
+    this.flushHeld(false);
+    if (this.held.size > 0) this.holdTimer ??= setTimeout(() => this.flushHeld(true), HOLD_MS);
+  }
+
+  private flushHeld(force: boolean) {
+    const next = () => (force ? Math.min(...this.held.keys()) : this.lastSeq + 1);
+    while (this.held.size > 0 && this.held.has(next())) {
+      const seq = next();
+      const m = this.held.get(seq)!;
+      this.held.delete(seq);
+      this.lastSeq = Math.max(this.lastSeq, seq);
+      this.room.broadcast(JSON.stringify({ type: "message", message: m }));
+    }
+    if (this.held.size === 0 || force) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
   }
 
   async onRequest(req: Party.Request) {

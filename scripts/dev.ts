@@ -6,12 +6,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildAssets } from "./build-assets.ts";
-import { DEMO_PASSWORD, DEMO_USERS, seed } from "./seed.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { freePortOr, hasCommand, installExitHooks, killAllChildren } from "./lib/procs.ts";
 import { generateLocalSecrets, parseEnvFile, publicJwks, toEnvFile } from "./lib/secrets.ts";
 import { ROOT, startPartykit, startRedis, startSqld, startWranglerDev } from "./lib/stack.ts";
 import { startUpstashBridge } from "./lib/upstash-bridge.ts";
+import { DEMO_PASSWORD, DEMO_USERS, seed } from "./seed.ts";
 
 const port = (name: string, def: number) => Number(process.env[name] ?? def);
 const PORTS = {

@@ -24,15 +24,14 @@ function fetchWithTimeout(timeoutMs: number) {
   };
 }
 
-const handles = new Map<string, DatabaseHandle>();
-
-/** One client per isolate and URL: the web client is stateless HTTP, safe to share across requests. */
+/**
+ * A client per request (the services container creates one lazily). Creating one does no I/O.
+ * Sharing one across requests is unsafe in workerd: the client queues calls beyond its
+ * concurrency limit and starts them from whichever request frees a slot, so a call runs in
+ * another request's context; workerd cancels such requests as hung, their slots are never
+ * released, and the isolate stalls (found by the realtime benchmark at 100 msg/s).
+ */
 export function getDatabase(url: string, authToken: string | undefined, timeoutMs: number): DatabaseHandle {
-  const key = `${url}|${timeoutMs}`;
-  const existing = handles.get(key);
-  if (existing && !existing.client.closed) return existing;
   const client = createClient({ url, authToken, fetch: fetchWithTimeout(timeoutMs) });
-  const handle = { client, db: drizzle(client, { schema }) };
-  handles.set(key, handle);
-  return handle;
+  return { client, db: drizzle(client, { schema }) };
 }

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { inject } from "vitest";
-import { getDatabase } from "../../src/db/client.ts";
 import { invitations, memberships, orgs, users } from "../../src/db/schema.ts";
 import { randomToken, sha256 } from "../../src/lib/crypto.ts";
 import { isoIn, uuidv7 } from "../../src/lib/ids.ts";
 import { api, eventually, jsonBody } from "./api.ts";
+import { testDb } from "./db.ts";
 import { bearer, login, registerUser, type TestUser } from "./users.ts";
 
 export type OrgRole = "owner" | "admin" | "member" | "guest";
@@ -24,7 +24,7 @@ export interface Page<T> {
 }
 
 /** The test database, for fixtures that have no public route (global admins, expired invitations). */
-export const testDb = () => getDatabase(inject("sqldUrl"), undefined, 3000).db;
+export { testDb };
 
 /** JSON request with a bearer token and any method. */
 export function authed(token: string, method: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -23,7 +23,11 @@ describe("OpenAPI document", () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     // The validator does reject a broken document (this check is not vacuous).
-    const broken = await new Validator().validate({ openapi: "3.1.0", info: { title: 1 }, paths: {} } as never);
+    const broken = await new Validator().validate({
+      openapi: "3.1.0",
+      info: { title: 1 },
+      paths: {},
+    } as never);
     expect(broken.valid).toBe(false);
   });
 
