@@ -1,0 +1,216 @@
+/**
+ * `npm run bench`: throughput and latency of the production bundle in workerd, against real local
+ * services (sqld + migrations, redis-server behind the Upstash REST bridge, a local R2 bucket).
+ * Not part of the tests.
+ *
+ *   node bench/run.ts [--duration 10] [--connections 10] [--warmup 2] [--only bare,health,realtime]
+ *                     [--clients 100] [--senders 5] [--rates 50,100]
+ *
+ * Prints the machine line, one table (req/s, p50/p99 latency, non-2xx, errors, ratio to the
+ * baseline) and writes bench/results/<timestamp>.json and bench/results/latest.json.
+ * The `realtime` scenario (bench/lib/realtime*.ts) also starts `partykit dev` and a plain `ws`
+ * broadcast server, and prints a second table (deliveries/s, loss, latency, ratio to ws).
+ * Everything binds 127.0.0.1; every process started here is stopped on exit, Ctrl-C or failure.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, installExitHooks, killAllChildren } from "../scripts/lib/procs.ts";
+import { generateLocalSecrets } from "../scripts/lib/secrets.ts";
+import type { Service } from "../scripts/lib/stack.ts";
+import { type LoadOptions, type Row, runScenario } from "./lib/load.ts";
+import type { RealtimeOptions } from "./lib/realtime.ts";
+import { startBenchParty } from "./lib/realtime-petrel.ts";
+import { formatRealtimeTable, type RealtimeReport } from "./lib/realtime-report.ts";
+import { REALTIME_SCENARIO, realtimeFailed, runRealtimeScenario } from "./lib/realtime-scenario.ts";
+import { applyBaseline, formatMachine, formatTable, machineInfo, saveReport } from "./lib/report.ts";
+import type { BenchContext, Scenario } from "./lib/scenarios.ts";
+import { scenarios, selectScenarios } from "./lib/scenarios.ts";
+import { type BenchServices, startServices } from "./lib/services.ts";
+import { buildBundle, type RunningWorker, runtimeVersions, startWorker } from "./lib/worker.ts";
+
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+
+function parseOptions(): { load: LoadOptions; realtime: RealtimeOptions; only: string | undefined } {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      connections: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      only: { type: "string" },
+      clients: { type: "string", default: "100" },
+      senders: { type: "string", default: "5" },
+      rates: { type: "string", default: "50,100" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: node bench/run.ts [--duration s] [--connections n] [--warmup s] [--only a,b]\n" +
+        "                         [--clients n] [--senders n] [--rates msgs/s,msgs/s]  (realtime)\n" +
+        `scenarios: ${[...scenarios.map((s) => s.name), REALTIME_SCENARIO].join(", ")}`,
+    );
+    process.exit(0);
+  }
+  const num = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const load = {
+    duration: num("duration", values.duration, 1),
+    connections: Math.round(num("connections", values.connections, 1)),
+    warmup: num("warmup", values.warmup, 0),
+  };
+  return {
+    load,
+    realtime: {
+      clients: Math.round(num("clients", values.clients, 1)),
+      senders: Math.round(num("senders", values.senders, 1)),
+      // Ascending: a rate that breaks the stack ends the series (later rates are skipped).
+      rates: values.rates
+        .split(",")
+        .map((r) => num("rates", r.trim(), 0.1))
+        .sort((a, b) => a - b),
+      duration: load.duration,
+      warmup: load.warmup,
+    },
+    only: values.only,
+  };
+}
+
+/** `--only`: HTTP scenarios by name, plus `realtime`; no `--only` runs everything. */
+function select(only: string | undefined): { http: Scenario[]; realtime: boolean } {
+  const names = only
+    ?.split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (!names?.length) return { http: selectScenarios(undefined), realtime: true };
+  const http = names.filter((n) => n !== REALTIME_SCENARIO);
+  return {
+    http: http.length > 0 ? selectScenarios(http.join(",")) : [],
+    realtime: names.includes(REALTIME_SCENARIO),
+  };
+}
+
+async function main(): Promise<number> {
+  const { load, realtime: realtimeOpts, only } = parseOptions();
+  const { http: selected, realtime: runRealtime } = select(only);
+  installExitHooks();
+  const tmp = mkdtempSync(join(os.tmpdir(), "petrel-bench-"));
+  process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+
+  const versions = runtimeVersions();
+  const machine = machineInfo(versions);
+  console.log(formatMachine(machine));
+  const startedAt = new Date().toISOString();
+
+  let services: BenchServices | undefined;
+  let worker: RunningWorker | undefined;
+  let party: Service | undefined;
+  try {
+    log("building the production bundle (wrangler deploy --dry-run)…");
+    const bundle = await buildBundle(join(tmp, "bundle"));
+
+    log("starting sqld, redis-server and the Upstash bridge…");
+    services = await startServices(join(tmp, "state"));
+
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // The Worker learns PartyKit's URL before it starts: pick the party's port first.
+    const partyPort = runRealtime ? await freePort() : undefined;
+    const vars: Record<string, string> = {
+      ENVIRONMENT: "production",
+      LOG_LEVEL: "error", // per-request access logs would dominate the profile
+      LIBSQL_URL: services.libsqlUrl,
+      UPSTASH_REDIS_REST_URL: services.upstashUrl,
+      UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
+      // Without the realtime scenario nothing listens there (GET /ready reports realtime down).
+      PARTYKIT_URL: partyPort ? `http://127.0.0.1:${partyPort}` : "http://127.0.0.1:9",
+      PUBLIC_API_URL: baseUrl,
+      APP_URL: `${baseUrl}/app`,
+      CORS_ORIGINS: baseUrl,
+      JWT_ISSUER: baseUrl,
+      JWT_AUDIENCE: "petrel",
+      BENCH_ROUTES: "on", // exposes GET /bench/bare, the baseline
+      // Measure work, not refusals: the load client is one IP hammering auth routes.
+      AUTH_RATE_LIMIT: "100000000",
+      API_RATE_LIMIT: "100000000",
+      ...(await generateLocalSecrets()),
+    };
+    log(`starting the Worker in workerd (miniflare ${versions.miniflare}, direct socket)…`);
+    const partyStarting = partyPort
+      ? startBenchParty({ port: partyPort, apiUrl: baseUrl, vars, stateDir: join(tmp, "state") })
+      : undefined;
+    partyStarting?.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
+    worker = await startWorker({ bundle, port, vars, stateDir: join(tmp, "state", "miniflare") });
+    if (partyStarting) {
+      log("starting partykit dev (realtime scenario)…");
+      party = await partyStarting;
+    }
+
+    const request = (path: string, init?: RequestInit) =>
+      fetch(`${baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+    await reportReadiness(request, Boolean(party));
+    const ctx: BenchContext = { baseUrl, services, vars, request };
+
+    const rows: Row[] = [];
+    for (const s of selected) {
+      log(
+        `${s.name}: ${s.method} ${s.path} — ${load.warmup} s warm-up + ${load.duration} s, ${load.connections} connections`,
+      );
+      rows.push(await runScenario(ctx, s, load));
+    }
+
+    let realtime: RealtimeReport | undefined;
+    if (runRealtime) realtime = await runRealtimeScenario(ctx, realtimeOpts, log);
+
+    const baseline = applyBaseline(rows);
+    if (rows.length > 0) console.log(`\n${formatTable(rows, baseline)}\n`);
+    if (realtime) console.log(`\n${formatRealtimeTable(realtime.rows)}\n`);
+    const held = worker.logSummary();
+    if (held) console.error(`${held}\n`);
+    const file = saveReport({
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine,
+      options: load,
+      runtime: `workerd ${versions.workerd} via miniflare ${versions.miniflare} (direct socket), production bundle`,
+      baseline,
+      rows,
+      realtime,
+    });
+    log(`results written to ${file} and bench/results/latest.json`);
+    const failed = rows.some((r) => r.status === "failed") || (realtime ? realtimeFailed(realtime) : false);
+    return failed ? 1 : 0;
+  } finally {
+    await party?.stop().catch(() => {});
+    await worker?.stop().catch(() => {});
+    await services?.stop().catch(() => {});
+  }
+}
+
+/** One GET /ready: shows at a glance that the Worker reaches the database, Redis and R2. */
+async function reportReadiness(request: (path: string) => Promise<Response>, partyStarted: boolean) {
+  const res = await request("/ready");
+  const body = (await res.json().catch(() => null)) as {
+    status?: string;
+    checks?: Record<string, { ok: boolean; error?: string }>;
+  } | null;
+  const checks = Object.entries(body?.checks ?? {})
+    .map(([name, c]) => `${name} ${c.ok ? "ok" : `down (${c.error ?? "?"})`}`)
+    .join(", ");
+  log(`GET /ready → ${res.status} ${body?.status ?? ""}: ${checks || "(no checks)"}`);
+  if (body?.checks?.realtime && !body.checks.realtime.ok && !partyStarted)
+    log("  (realtime down is expected: PartyKit is only started for the realtime scenario)");
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`[bench] failed: ${err instanceof Error ? err.message : String(err)}`);
+    killAllChildren();
+    process.exit(1);
+  },
+);
