@@ -165,3 +165,13 @@ export const apiRateLimit = () =>
     },
     onStoreFailure: "open",
   });
+
+/** Auth routes: one per-IP budget shared by all of them (register, login, refresh, OAuth...), fails closed. */
+export const authIpRateLimit = () =>
+  rateLimit({
+    name: "auth-ip",
+    limit: (c) => c.AUTH_RATE_LIMIT,
+    windowSeconds: (c) => c.AUTH_RATE_WINDOW_SECONDS,
+    key: (c) => ipKey(c),
+    onStoreFailure: "closed",
+  });

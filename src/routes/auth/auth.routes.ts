@@ -6,7 +6,7 @@ import { ApiError } from "../../lib/errors.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
-import { ipKey, rateLimit } from "../../middleware/rate-limit.ts";
+import { authIpRateLimit, rateLimit } from "../../middleware/rate-limit.ts";
 import * as accounts from "../../services/accounts.ts";
 import { refresh } from "../../services/sessions.ts";
 import { getUser, toPublicUser } from "../../services/users.ts";
@@ -21,7 +21,14 @@ import {
   ResetBodySchema,
   TokenBodySchema,
 } from "./auth.schema.ts";
-import { authResponse, clearRefreshCookie, REFRESH_COOKIE, refreshTokenFrom, wantsCookie } from "./cookie.ts";
+import {
+  authResponse,
+  clearRefreshCookie,
+  cookieModeCsrf,
+  REFRESH_COOKIE,
+  refreshTokenFrom,
+  wantsCookie,
+} from "./cookie.ts";
 
 const json = <T extends z.ZodType>(schema: T) => ({
   content: { "application/json": { schema } },
@@ -32,14 +39,7 @@ const authOk = (description: string) => ({
   content: { "application/json": { schema: AuthResponseSchema } },
 });
 
-/** Auth routes: 10/min per IP across all of them (and per email where there is one), successes included. */
-const perIp = rateLimit({
-  name: "auth-ip",
-  limit: (c) => c.AUTH_RATE_LIMIT,
-  windowSeconds: (c) => c.AUTH_RATE_WINDOW_SECONDS,
-  key: (c) => ipKey(c),
-  onStoreFailure: "closed",
-});
+const perIp = authIpRateLimit();
 const perEmail = rateLimit({
   name: "auth-email",
   limit: (c) => c.AUTH_RATE_LIMIT,
@@ -50,10 +50,7 @@ const perEmail = rateLimit({
   },
   onStoreFailure: "closed",
 });
-const cookieCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-  if (wantsCookie(c)) assertSameOrigin(c);
-  await next();
-};
+const cookieCsrf = cookieModeCsrf;
 
 const tags = ["Auth"];
 const limited = [perIp, perEmail] as const;

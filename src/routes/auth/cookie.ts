@@ -42,3 +42,9 @@ export function refreshTokenFrom(c: Context<AppEnv>, bodyToken: string | undefin
 export function clearRefreshCookie(c: Context<AppEnv>) {
   deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH, secure: true, httpOnly: true, sameSite: "Lax" });
 }
+
+/** Cookie-mode requests (`X-Auth-Mode: cookie`) must come from an allowed origin (login CSRF). */
+export const cookieModeCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+  if (wantsCookie(c)) assertSameOrigin(c);
+  await next();
+};

@@ -1,32 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../../env.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
-import { assertSameOrigin } from "../../middleware/csrf.ts";
-import { ipKey, rateLimit } from "../../middleware/rate-limit.ts";
+import { authIpRateLimit } from "../../middleware/rate-limit.ts";
 import * as oauth from "../../services/oauth.ts";
 import { svc } from "../context.ts";
 import { AuthModeHeaderSchema, AuthResponseSchema } from "./auth.schema.ts";
-import { authResponse, wantsCookie } from "./cookie.ts";
+import { authResponse, cookieModeCsrf } from "./cookie.ts";
 
 /** Binds a flow to the browser that started it (login CSRF defence); holds the raw state. */
 const STATE_COOKIE = "petrel_oauth_state";
 const STATE_COOKIE_PATH = "/v1/auth/oauth";
 const tags = ["Auth"];
 
-/** The same per-IP counter as the other auth routes (same name: one shared budget). */
-const perIp = rateLimit({
-  name: "auth-ip",
-  limit: (c) => c.AUTH_RATE_LIMIT,
-  windowSeconds: (c) => c.AUTH_RATE_WINDOW_SECONDS,
-  key: (c) => ipKey(c),
-  onStoreFailure: "closed",
-});
-const cookieCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-  if (wantsCookie(c)) assertSameOrigin(c);
-  await next();
-};
+const perIp = authIpRateLimit();
+const cookieCsrf = cookieModeCsrf;
 
 const ProviderParamSchema = z.object({
   provider: z
