@@ -1,5 +1,4 @@
 import { eq } from "drizzle-orm";
-import { inject } from "vitest";
 import { invitations, memberships, orgs, users } from "../../src/db/schema.ts";
 import { randomToken, sha256 } from "../../src/lib/crypto.ts";
 import { isoIn, uuidv7 } from "../../src/lib/ids.ts";
