@@ -28,6 +28,7 @@ import { applyBaseline, formatMachine, formatTable, machineInfo, saveReport } fr
 import type { BenchContext, Scenario } from "./lib/scenarios.ts";
 import { scenarios, selectScenarios } from "./lib/scenarios.ts";
 import { type BenchServices, startServices } from "./lib/services.ts";
+import { checkTargets, formatTargets } from "./lib/targets.ts";
 import { buildBundle, type RunningWorker, runtimeVersions, startWorker } from "./lib/worker.ts";
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
@@ -168,6 +169,7 @@ async function main(): Promise<number> {
 
     const baseline = applyBaseline(rows);
     if (rows.length > 0) console.log(`\n${formatTable(rows, baseline)}\n`);
+    if (rows.length > 0) console.log(`${formatTargets(checkTargets(rows))}\n`);
     if (realtime) console.log(`\n${formatRealtimeTable(realtime.rows)}\n`);
     const held = worker.logSummary();
     if (held) console.error(`${held}\n`);

@@ -11,10 +11,14 @@ import {
   type ConnState,
   callApi,
   checkServiceRequest,
+  closeMatching,
   FrameGuard,
   identityOf,
   json,
+  partyLog,
   RevocationWatch,
+  reportPartyError,
+  requestIdOf,
   send,
 } from "./lib.ts";
 import { presenceOf } from "./presence.ts";
@@ -94,10 +98,22 @@ export default class ChatServer implements Party.Server {
         message: `${issue?.path.join(".") || "type"}: ${issue?.message ?? "invalid"}`,
       });
     }
-    await this.handle(parsed.data, conn);
+    // One request id per frame: sent to the API with the call it causes, logged on both sides,
+    // and put into any error frame, so a client's report can be traced end to end.
+    const requestId = crypto.randomUUID();
+    try {
+      await this.handle(parsed.data, conn, requestId);
+    } catch (err) {
+      send(conn, { type: "error", code: "internal", message: "Something went wrong.", requestId });
+      await this.report(err, requestId, conn.state?.userId);
+    }
   }
 
-  private async handle(frame: ClientFrame, conn: Party.Connection<ConnState>) {
+  private report(err: unknown, requestId: string, userId?: string) {
+    return reportPartyError(this.room.env, err, { party: "chat", room: this.room.id, requestId, userId });
+  }
+
+  private async handle(frame: ClientFrame, conn: Party.Connection<ConnState>, requestId: string) {
     const userId = conn.state!.userId;
     if (frame.type === "typing") {
       const last = this.lastTyping.get(conn.id) ?? 0;
@@ -106,14 +122,18 @@ export default class ChatServer implements Party.Server {
       this.room.broadcast(JSON.stringify({ type: "typing", userId }), [conn.id]);
       return;
     }
-    if (frame.type === "sync") return this.sync(conn, frame.afterSeq);
-    await this.post(conn, frame);
+    if (frame.type === "sync") return this.sync(conn, frame.afterSeq, requestId);
+    await this.post(conn, frame, requestId);
   }
 
-  private async post(conn: Party.Connection<ConnState>, frame: Extract<ClientFrame, { type: "message" }>) {
-    const requestId = crypto.randomUUID();
+  private async post(
+    conn: Party.Connection<ConnState>,
+    frame: Extract<ClientFrame, { type: "message" }>,
+    requestId: string,
+  ) {
+    let res: { status: number; body: unknown };
     try {
-      const res = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/messages`, {
+      res = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/messages`, {
         method: "POST",
         requestId,
         body: {
@@ -123,46 +143,72 @@ export default class ChatServer implements Party.Server {
           attachments: frame.attachments,
         },
       });
-      if (res.status === 200 || res.status === 201) {
-        const message = (res.body as { message: RealtimeMessage }).message;
-        send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
-        // A replay of an already-stored clientId (200) was broadcast the first time.
-        if (res.status === 201) this.broadcastMessage(message);
-        return;
-      }
-      const problem = res.body as { code?: string; detail?: string; title?: string };
-      send(conn, {
-        type: "error",
-        code: problem.code ?? "internal",
-        message: problem.detail ?? problem.title ?? "rejected",
-        requestId,
-      });
-    } catch {
+    } catch (err) {
+      // The API is unreachable or timed out: the party's own failure, reported here.
       send(conn, {
         type: "error",
         code: "dependency_unavailable",
         message: "Could not store the message; retry with the same clientId.",
         requestId,
       });
+      return this.report(err, requestId, conn.state?.userId);
     }
+    if (res.status === 200 || res.status === 201) {
+      const message = (res.body as { message: RealtimeMessage }).message;
+      send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
+      // A replay of an already-stored clientId (200) was broadcast the first time.
+      if (res.status === 201) this.broadcastMessage(message);
+      return;
+    }
+    this.refused(conn, res, requestId, "Could not store the message; retry with the same clientId.");
   }
 
-  private async sync(conn: Party.Connection<ConnState>, afterSeq: number) {
+  /**
+   * The API answered with a problem: pass a 4xx code on as it is; a 5xx (already in the API's
+   * Sentry under this request id) is `dependency_unavailable` for the client, which retries.
+   */
+  private refused(
+    conn: Party.Connection,
+    res: { status: number; body: unknown },
+    requestId: string,
+    retry: string,
+  ) {
+    const problem = (res.body ?? {}) as { code?: string; detail?: string; title?: string };
+    partyLog(res.status >= 500 ? "error" : "info", "api refused", {
+      party: "chat",
+      room: this.room.id,
+      status: res.status,
+      code: problem.code,
+      requestId,
+    });
+    send(conn, {
+      type: "error",
+      code: res.status >= 500 ? "dependency_unavailable" : (problem.code ?? "rejected"),
+      message: res.status >= 500 ? retry : (problem.detail ?? problem.title ?? "Rejected."),
+      requestId,
+    });
+  }
+
+  private async sync(conn: Party.Connection<ConnState>, afterSeq: number, requestId: string) {
+    let res: { status: number; body: unknown };
     try {
-      const res = await callApi(
+      res = await callApi(
         this.room.env,
         `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100`,
+        { requestId },
       );
-      if (res.status !== 200) throw new Error(String(res.status));
-      const page = res.body as { items: RealtimeMessage[]; hasMore: boolean };
-      send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
-    } catch {
+    } catch (err) {
       send(conn, {
         type: "error",
         code: "dependency_unavailable",
         message: "Could not load history; retry sync.",
+        requestId,
       });
+      return this.report(err, requestId, conn.state?.userId);
     }
+    if (res.status !== 200) return this.refused(conn, res, requestId, "Could not load history; retry sync.");
+    const page = res.body as { items: RealtimeMessage[]; hasMore: boolean };
+    send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
   }
 
   /**
@@ -197,22 +243,33 @@ export default class ChatServer implements Party.Server {
     }
   }
 
+  /** API pushes (service credential checked in onBeforeRequest), logged with the API's request id. */
   async onRequest(req: Party.Request) {
     if (req.method === "GET")
       return json({ ok: true, room: this.room.id, connections: this.presence().length });
-    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
-    if (!parsed.success) return json({ error: "invalid push" }, 400);
-    const push = parsed.data;
-    if (push.type === "message") this.broadcastMessage(push.message);
-    if (push.type === "disconnect") {
-      for (const c of this.room.getConnections<ConnState>()) {
-        if (
-          c.state &&
-          (push.userIds?.includes(c.state.userId) || push.sessionIds?.includes(c.state.sessionId))
-        )
-          c.close(1008, push.reason);
-      }
+    const requestId = requestIdOf(req);
+    try {
+      return await this.push(req, requestId);
+    } catch (err) {
+      await this.report(err, requestId);
+      return json({ error: "internal", requestId }, 500);
     }
-    return json({ ok: true });
+  }
+
+  private async push(req: Party.Request, requestId: string) {
+    if (req.headers.get("x-petrel-debug") === "boom" && isDevEnvironment(this.room.env)) {
+      // Development and test only, like the API's /dev/boom: proves party errors reach Sentry.
+      throw new Error("party boom: internal detail");
+    }
+    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+    if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
+    const push = parsed.data;
+    partyLog("info", "push", { party: "chat", room: this.room.id, type: push.type, requestId });
+    if (push.type === "message") this.broadcastMessage(push.message);
+    if (push.type === "disconnect") closeMatching(this.room, push);
+    return json({ ok: true, requestId });
   }
 }
+
+const isDevEnvironment = (env: Record<string, unknown>) =>
+  env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type * as Party from "partykit/server";
+import { collectingContext, createSentry } from "../src/lib/sentry.ts";
 import {
   DEFAULT_MAX_FRAMES_PER_SECOND,
   MAX_FRAME_BYTES,
@@ -20,6 +21,10 @@ export interface PartyEnv {
   JWT_ISSUER?: string;
   SERVICE_TOKEN: string;
   MAX_FRAMES_PER_SECOND?: string;
+  /** Sentry for party errors; off when unset. */
+  SENTRY_DSN?: string;
+  SENTRY_RELEASE?: string;
+  ENVIRONMENT?: string;
 }
 
 let localKeys: { source: unknown; keys: JWTVerifyGetKey } | undefined;
@@ -200,5 +205,70 @@ export class RevocationWatch {
     } catch {
       // API unreachable: try again next tick
     }
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** The caller's request id (the API's publisher sends it), or a fresh one; same rule as the API. */
+export function requestIdOf(req: { headers: { get(name: string): string | null } }): string {
+  const id = req.headers.get("x-request-id");
+  return id && REQUEST_ID.test(id) ? id : crypto.randomUUID();
+}
+
+/** One JSON line per notable event, like the API's logs (partykit prints them). */
+export function partyLog(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+export interface ErrorScope {
+  party: string;
+  room: string;
+  requestId: string;
+  userId?: string;
+}
+
+/**
+ * Log a party error and send it to Sentry (when SENTRY_DSN is set), tagged with the party, the
+ * room and the request id that also appears in the API's logs and in the client's error frame.
+ */
+export async function reportPartyError(env: Record<string, unknown>, err: unknown, scope: ErrorScope) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  partyLog("error", "party error", { ...scope, error: e.name, errorMessage: e.message });
+  const { SENTRY_DSN: dsn, ENVIRONMENT, SENTRY_RELEASE } = envOf(env);
+  if (!dsn) return;
+  try {
+    const { context, flush } = collectingContext();
+    const sentry = createSentry({
+      dsn,
+      context,
+      environment: ENVIRONMENT ?? "development",
+      release: SENTRY_RELEASE,
+    });
+    sentry.setTags({
+      runtime: "partykit",
+      party: scope.party,
+      room: scope.room,
+      request_id: scope.requestId,
+    });
+    if (scope.userId) sentry.setUser({ id: scope.userId });
+    sentry.captureException(e);
+    await flush();
+  } catch {
+    // reporting must never break the party
+  }
+}
+
+/** A `disconnect` push: close the sockets of these users or sessions in this room. */
+export function closeMatching(
+  room: Party.Room,
+  push: { userIds?: string[]; sessionIds?: string[]; reason: string },
+) {
+  for (const c of room.getConnections<ConnState>()) {
+    const s = c.state;
+    if (s && (push.userIds?.includes(s.userId) || push.sessionIds?.includes(s.sessionId)))
+      c.close(1008, push.reason);
   }
 }

@@ -4,10 +4,13 @@ import {
   admitWithTicket,
   type ConnState,
   checkServiceRequest,
+  closeMatching,
   FrameGuard,
   identityOf,
   json,
   RevocationWatch,
+  reportPartyError,
+  requestIdOf,
   send,
 } from "./lib.ts";
 
@@ -48,20 +51,19 @@ export default class NotificationsServer implements Party.Server {
 
   async onRequest(req: Party.Request) {
     if (req.method === "GET") return json({ ok: true });
-    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
-    if (!parsed.success) return json({ error: "invalid push" }, 400);
-    const push = parsed.data;
-    if (push.type === "notification")
-      this.room.broadcast(JSON.stringify({ type: "notification", notification: push.notification }));
-    if (push.type === "disconnect") {
-      for (const c of this.room.getConnections<ConnState>()) {
-        if (
-          c.state &&
-          (push.userIds?.includes(c.state.userId) || push.sessionIds?.includes(c.state.sessionId))
-        )
-          c.close(1008, push.reason);
+    const requestId = requestIdOf(req);
+    try {
+      const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+      if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
+      const push = parsed.data;
+      if (push.type === "notification") {
+        this.room.broadcast(JSON.stringify({ type: "notification", notification: push.notification }));
       }
+      if (push.type === "disconnect") closeMatching(this.room, push);
+      return json({ ok: true, requestId });
+    } catch (err) {
+      await reportPartyError(this.room.env, err, { party: "notifications", room: this.room.id, requestId });
+      return json({ error: "internal", requestId }, 500);
     }
-    return json({ ok: true });
   }
 }

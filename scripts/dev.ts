@@ -74,6 +74,7 @@ async function main() {
       JWT_PUBLIC_JWKS: publicJwks(overrides.JWT_PRIVATE_KEYS ?? secrets.JWT_PRIVATE_KEYS!),
       SERVICE_TOKEN: overrides.SERVICE_TOKEN ?? secrets.SERVICE_TOKEN!,
       ENVIRONMENT: "development",
+      ...(overrides.SENTRY_DSN ? { SENTRY_DSN: overrides.SENTRY_DSN } : {}), // party errors to Sentry too
     },
   });
   log("starting wrangler dev…");

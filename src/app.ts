@@ -1,18 +1,20 @@
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
-import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "./lib/errors.ts";
 import { createRouter } from "./lib/openapi.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { onError, onNotFound } from "./middleware/error-handler.ts";
+import { jwksEdgeCache, openapiEdgeCache } from "./middleware/http-cache.ts";
+import { bodyLimitFor, canonicalPath, jsonGuard } from "./middleware/json-guard.ts";
 import { apiRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext, requestId } from "./middleware/request-context.ts";
+import { corsAllowList, securityHeaders } from "./middleware/security-headers.ts";
 import { adminRoutes } from "./routes/admin/admin.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { oauthRoutes } from "./routes/auth/oauth.routes.ts";
 import { devRoutes } from "./routes/dev/dev.routes.ts";
 import { docsRoutes } from "./routes/docs/docs.routes.ts";
+import { fileRoutes, isFileContentUpload } from "./routes/files/files.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
 import { internalRoutes } from "./routes/internal/internal.routes.ts";
 import { jwksRoutes } from "./routes/jwks/jwks.routes.ts";
@@ -27,7 +29,7 @@ import { roomRoutes } from "./routes/rooms/rooms.routes.ts";
 /**
  * The one place that fixes middleware order:
  * request id → context (config, log, Sentry, services) → access log → secure headers / CORS →
- * body limit → authenticate → routes → onError / notFound → OpenAPI.
+ * body limit → JSON guard → authenticate → routes → onError / notFound → OpenAPI.
  */
 export function createApp() {
   const app = createRouter();
@@ -35,43 +37,28 @@ export function createApp() {
   app.use(requestId());
   app.use(requestContext());
   app.use(accessLog());
-  app.use(
-    secureHeaders({
-      strictTransportSecurity: "max-age=63072000; includeSubDomains; preload",
-      xFrameOptions: "DENY",
-      referrerPolicy: "no-referrer",
-      crossOriginResourcePolicy: "same-origin",
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    }),
-  );
-  app.use(async (c, next) => {
-    const origins = c.var.config.CORS_ORIGINS;
-    return cors({
-      origin: (origin) => (origins.includes(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-Auth-Mode", "If-None-Match"],
-      exposeHeaders: [
-        "X-Request-Id",
-        "ETag",
-        "X-Cache",
-        "Retry-After",
-        "RateLimit-Limit",
-        "RateLimit-Remaining",
-        "RateLimit-Reset",
-      ],
-      credentials: true,
-      maxAge: 600,
-    })(c, next);
-  });
+  app.use(securityHeaders()); // HSTS, nosniff, frame-ancestors 'none', CSP (src/middleware/security-headers.ts)
+  app.use(corsAllowList());
   app.use(async (c, next) =>
-    bodyLimit({
-      maxSize: c.var.config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", `The body exceeds ${c.var.config.MAX_BODY_BYTES} bytes.`);
-      },
-    })(c, next),
+    // The file upload route enforces the file's declared size itself.
+    isFileContentUpload(c.req.method, c.req.path)
+      ? next()
+      : bodyLimit({
+          // Per route (src/middleware/json-guard.ts), chunked bodies counted as they stream.
+          maxSize:
+            bodyLimitFor(c.req.method, c.req.path, c.var.config.MAX_BODY_BYTES) ??
+            c.var.config.MAX_BODY_BYTES,
+          onError: () => {
+            throw new ApiError("payload_too_large", "The body exceeds this route's limit.");
+          },
+        })(c, next),
   );
+  app.use(jsonGuard()); // JSON depth/key limits, no __proto__/constructor keys
+  app.use(canonicalPath()); // no %-encoded aliases of a path (e.g. of an id)
   app.use(authenticate());
   app.use("/v1/*", apiRateLimit());
+  app.use("/.well-known/jwks.json", jwksEdgeCache()); // Workers Cache API (src/middleware/http-cache.ts)
+  app.use("/openapi.json", openapiEdgeCache());
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);
@@ -83,6 +70,7 @@ export function createApp() {
   app.route("/v1/admin", adminRoutes);
   app.route("/v1", roomRoutes);
   app.route("/v1", messageRoutes);
+  app.route("/v1", fileRoutes);
   app.route("/v1/notifications", notificationRoutes);
   app.route("/v1/realtime", realtimeRoutes);
   app.route("/v1/internal", internalRoutes);

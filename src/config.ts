@@ -65,10 +65,46 @@ export const ConfigSchema = z.object({
   AUTH_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
   API_RATE_LIMIT: intFrom(600, 1, 100_000_000),
   API_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
+  /** Read cache (src/adapters/cache.ts): Redis TTLs per namespace (s), the per-isolate memory tier
+   * (entries, TTL in ms: how stale another isolate's copy may be after a write), and how long an
+   * isolate skips Redis after it failed (ms). */
+  CACHE_TTL_ME: intFrom(300, 1, 86_400),
+  CACHE_TTL_ORG: intFrom(300, 1, 86_400),
+  CACHE_TTL_ROOMS: intFrom(60, 1, 86_400),
+  CACHE_TTL_MESSAGES: intFrom(60, 1, 86_400),
+  CACHE_MEMORY_ENTRIES: intFrom(2000, 0, 1_000_000),
+  CACHE_MEMORY_TTL_MS: intFrom(2000, 0, 60_000),
+  CACHE_BREAKER_MS: intFrom(2000, 0, 60_000),
   /** OAuth providers: a JSON array of {id, type: "oidc"|"github"|"google", issuer?, clientId, clientSecret, ...}. */
   OAUTH_PROVIDERS: optionalString,
   /** Outgoing mail in staging/production: POST JSON {to, subject, text, html} to this URL. */
   MAIL_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  /** Files: declared-size limit and per-user quota (bytes; pending uploads count), allowed types. */
+  FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 5 * 1024 ** 3),
+  FILES_QUOTA_BYTES: intFrom(1024 ** 3, 0, 2 ** 50),
+  /** Only types with a content check in src/services/file-types.ts can be allowed; others are refused. */
+  FILES_ALLOWED_TYPES: csv.default([
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+  ]),
+  /** Lifetimes (s): upload URLs (S3 and Worker), download URLs, pending records before cleanup. */
+  FILES_UPLOAD_URL_TTL: intFrom(600, 1, 900),
+  FILES_DOWNLOAD_URL_TTL: intFrom(300, 1, 3600),
+  FILES_PENDING_TTL: intFrom(3600, 60, 7 * 24 * 3600),
+  /** POST /v1/files per user. */
+  FILES_RATE_LIMIT: intFrom(60, 1, 100_000_000),
+  FILES_RATE_WINDOW_SECONDS: intFrom(3600, 1, 86_400),
+  /** Object storage: the R2 binding `FILES`, or any S3-compatible store (S3_* required then). */
+  STORAGE_DRIVER: z.enum(["r2", "s3"]).default("r2"),
+  S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+  S3_REGION: z.string().min(1).default("auto"),
+  S3_BUCKET: optionalString,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { createApp } from "./app.ts";
 import type { Bindings } from "./env.ts";
+import { scheduledFileCleanup } from "./services/files-access.ts";
 
 const app = createApp();
 
@@ -15,8 +16,9 @@ export default {
     }
     return app.fetch(request, env, ctx);
   },
-  async scheduled(_controller, _env, _ctx) {
+  async scheduled(_controller, env, ctx) {
     // Periodic maintenance (expired pending uploads, sessions) is added by the features that need it.
+    ctx.waitUntil(scheduledFileCleanup(env));
   },
 } satisfies ExportedHandler<Bindings>;
 

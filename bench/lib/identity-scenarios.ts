@@ -30,7 +30,7 @@ export const identityScenarios: Scenario[] = [
     name: "me",
     method: "GET",
     path: "/v1/me",
-    description: "Authenticated GET /v1/me: JWT verify + revocation check + database read",
+    description: "Authenticated GET /v1/me (cached after the first request; see me-cached / me-nocache)",
     setup: async (ctx) => {
       const u = await register(ctx, "me");
       return { headers: { authorization: `Bearer ${u.accessToken}` } };

@@ -15,6 +15,7 @@
  *   Set higher limits through the Worker's vars (`vars` in run.ts) or exempt the load client.
  */
 import type { AutocannonRequest } from "autocannon";
+import { cacheScenarios } from "./cache-scenarios.ts";
 import { identityScenarios } from "./identity-scenarios.ts";
 import type { BenchServices } from "./services.ts";
 
@@ -73,6 +74,7 @@ export const scenarios: Scenario[] = [
     description: "Liveness through the full middleware stack; touches no dependency",
   },
   ...identityScenarios,
+  ...cacheScenarios, // keep last among HTTP rows: me-redis-down stops and restarts redis-server
 ];
 
 /** The request a scenario sends, after its setup: static fields overridden by what setup returned. */

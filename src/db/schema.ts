@@ -279,3 +279,39 @@ export const notifications = sqliteTable(
   },
   (t) => [index("notifications_user_idx").on(t.userId, t.id)],
 );
+
+/**
+ * Uploaded files. The object key is generated (`<orgId>/<id>`), never derived from the filename,
+ * which is metadata only. `pending` rows reserve quota until completed, or until the scheduled
+ * cleanup removes them after `expiresAt`. A deleted room leaves its files to the uploader and
+ * org admins (room_id set null) so their objects can still be deleted.
+ */
+export const files = sqliteTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    roomId: text("room_id").references(() => rooms.id, { onDelete: "set null" }),
+    uploaderId: text("uploader_id").references(() => users.id, { onDelete: "set null" }),
+    objectKey: text("object_key").notNull(),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    /** Declared at creation; `complete` checks the stored object against it. */
+    size: integer("size").notNull(),
+    status: text("status", { enum: ["pending", "ready"] })
+      .notNull()
+      .default("pending"),
+    /** Pending rows only: after this the upload is abandoned and cleaned up. */
+    expiresAt: text("expires_at"),
+    createdAt: text("created_at").notNull().default(now),
+    completedAt: text("completed_at"),
+  },
+  (t) => [
+    uniqueIndex("files_object_key_uq").on(t.objectKey),
+    index("files_uploader_idx").on(t.uploaderId, t.status),
+    index("files_pending_idx").on(t.status, t.expiresAt),
+    index("files_org_idx").on(t.orgId, t.roomId),
+  ],
+);

@@ -75,6 +75,8 @@ export function statusToCode(status: number): ErrorCode {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 410:
+      return "gone";
     case 413:
       return "payload_too_large";
     case 415:

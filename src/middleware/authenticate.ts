@@ -21,7 +21,8 @@ export const authenticate = () =>
       } else {
         try {
           const claims = await verifyAccessToken(c.var.config, m[1]!);
-          const { db } = c.var.services.database;
+          // The database client is built only when the revocation view needs a refresh.
+          const db = () => c.var.services.database.db;
           if (await isSessionRevoked(claims.sid, db, c.var.config, c.var.log)) {
             c.set("authError", "unauthorized");
           } else {

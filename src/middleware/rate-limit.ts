@@ -1,9 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import { RedisStore, rateLimiter, type Store } from "hono-rate-limiter";
+import { rateLimiter, type Store } from "hono-rate-limiter";
+import { createRedisWindowStore } from "../adapters/rate-limit-store.ts";
 import type { Config } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
+import { ipBucket } from "../lib/ip.ts";
 import { createThrottledLog, errorFields } from "../lib/log.ts";
 
 /**
@@ -52,15 +54,15 @@ export interface RateLimitOptions {
 const stores = new Map<string, Store<AppEnv>>();
 const throttled = createThrottledLog(30_000);
 
-function storeFor(c: Context<AppEnv>, name: string, windowMs: number): Store<AppEnv> {
+function storeFor(c: Context<AppEnv>, name: string, windowMs: number, limit: number): Store<AppEnv> {
   const kv = c.var.services.kv;
-  const id = `${kv.kind}|${c.var.config.UPSTASH_REDIS_REST_URL ?? ""}|${name}|${windowMs}`;
+  const id = `${kv.kind}|${c.var.config.UPSTASH_REDIS_REST_URL ?? ""}|${name}|${windowMs}|${limit}`;
   let store = stores.get(id);
   if (!store) {
-    // Built on first use: RedisStore loads its Lua scripts in its constructor, and Workers
-    // forbid I/O at module scope.
+    // Not hono-rate-limiter's RedisStore: it shares a pending promise between requests (see
+    // src/adapters/rate-limit-store.ts). One store per limit: its leases are sized from it.
     store = kv.redis
-      ? (new RedisStore({ client: kv.redis, prefix: `rl:${name}:` }) as Store<AppEnv>)
+      ? (createRedisWindowStore(kv.redis, `rl:${name}:`, limit) as Store<AppEnv>)
       : new IsolateMemoryStore();
     stores.set(id, store);
   }
@@ -78,7 +80,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       limit,
       standardHeaders: false, // set below, so stacked limiters report the tightest one
       keyGenerator: () => key,
-      store: storeFor(c, opts.name, windowMs),
+      store: storeFor(c, opts.name, windowMs, limit),
       handler: (ctx) => {
         const reset =
           Number(ctx.res.headers.get("RateLimit-Reset") ?? c.res.headers.get("RateLimit-Reset")) ||
@@ -140,12 +142,9 @@ function setHeaders(c: Context<AppEnv>, info: RateLimitInfo | undefined, windowM
   c.header("RateLimit-Reset", String(reset));
 }
 
-/** The client IP; IPv6 addresses are grouped by /64 (one subscriber usually holds a whole /64). */
+/** The client IP's bucket; IPv6 addresses are grouped by their canonical /64 (see src/lib/ip.ts). */
 export function ipKey(c: Context<AppEnv>): string {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  if (!ip.includes(":")) return ip;
-  const parts = ip.split("::")[0]!.split(":");
-  return `${parts.slice(0, 4).join(":")}::/64`;
+  return ipBucket(c.req.header("cf-connecting-ip"));
 }
 
 /**

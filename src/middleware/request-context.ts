@@ -1,8 +1,10 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { Toucan } from "toucan-js";
+import { routePath } from "hono/route";
 import { getConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { createLogger } from "../lib/log.ts";
+import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
 import { createServices } from "../services/container.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -19,6 +21,12 @@ export const requestId = () =>
     c.res.headers.set("X-Request-Id", id);
   });
 
+/**
+ * Responses whose 5xx status is the answer itself, not a failure: readiness reports a
+ * dependency that is down (the dependency's own errors are what matter, and they are logged).
+ */
+const EXPECTED_5XX = new Set(["/ready"]);
+
 /** Configuration, logger, Sentry and services for this request. */
 export const requestContext = () =>
   createMiddleware<AppEnv>(async function requestContext(c, next) {
@@ -27,51 +35,70 @@ export const requestContext = () =>
     const log = createLogger(config.LOG_LEVEL, { requestId: c.var.requestId });
     c.set("log", log);
     c.set("auth", null);
-    c.set(
-      "sentry",
-      config.SENTRY_DSN
-        ? createToucan(config.SENTRY_DSN, c.executionCtx as ToucanContext, c.req.raw, config, c.var.requestId)
-        : undefined,
-    );
+    let sentry: ReturnType<typeof createSentry> | undefined;
+    if (config.SENTRY_DSN) {
+      sentry = createSentry({
+        dsn: config.SENTRY_DSN,
+        context: executionContext(c),
+        request: c.req.raw,
+        environment: config.ENVIRONMENT,
+        release: config.SENTRY_RELEASE,
+      });
+      sentry.setTag("request_id", c.var.requestId);
+    }
+    c.set("sentry", sentry);
     c.set("services", createServices(config, c.env, log));
     await next();
+    // A 5xx that a handler returned instead of throwing is still an error worth seeing, once.
+    if (c.res.status >= 500 && !reported.has(c) && !EXPECTED_5XX.has(c.req.path)) {
+      reported.add(c);
+      tagRoute(c);
+      sentry?.captureMessage(`${c.req.method} ${routePath(c, -1)} answered ${c.res.status}`, "error");
+    }
   });
 
-// toucan-js is typed against its own copy of @cloudflare/workers-types.
-type ToucanContext = NonNullable<ConstructorParameters<typeof Toucan>[0]["context"]>;
+function executionContext(c: Context<AppEnv>): SentryContext | undefined {
+  try {
+    return c.executionCtx as unknown as SentryContext;
+  } catch {
+    return undefined; // no ExecutionContext (app.request in a script): events are sent unawaited
+  }
+}
 
-const SCRUB_KEYS = /pass(word)?|token|secret|authorization|cookie|code|ticket/i;
+function tagRoute(c: Context<AppEnv>) {
+  c.var.sentry?.setTag("route", `${c.req.method} ${routePath(c, -1)}`);
+}
 
-function createToucan(
-  dsn: string,
-  ctx: ToucanContext,
-  request: Request,
-  config: ReturnType<typeof getConfig>,
-  requestId: string,
-) {
-  const sentry = new Toucan({
-    dsn,
-    context: ctx,
-    request,
-    environment: config.ENVIRONMENT,
-    release: config.SENTRY_RELEASE,
-    // Never send credentials: no headers beyond a safe list, no cookies, no bodies.
-    requestDataOptions: {
-      allowedHeaders: ["user-agent", "content-type", "x-request-id"],
-      allowedCookies: [],
-    },
-    beforeSend(event) {
-      if (event.request) {
-        delete event.request.cookies;
-        delete event.request.data;
-        if (event.request.query_string) event.request.query_string = "[scrubbed]";
-      }
-      if (event.extra) {
-        for (const k of Object.keys(event.extra)) if (SCRUB_KEYS.test(k)) event.extra[k] = "[scrubbed]";
-      }
-      return event;
-    },
-  });
-  sentry.setTag("request_id", requestId);
-  return sentry;
+// Requests whose failure was already reported: every error is captured exactly once.
+const reported = new WeakSet<Context<AppEnv>>();
+
+/**
+ * Report an error of this request to Sentry, at most once per request, with the route, any
+ * extra tags, and the JSON body when one was read (scrubbed of passwords, tokens and emails).
+ * The user id is on the scope already (set by authenticate()).
+ */
+export async function reportError(
+  c: Context<AppEnv>,
+  err: unknown,
+  tags: Record<string, string> = {},
+): Promise<void> {
+  const sentry = c.var.sentry;
+  if (!sentry || reported.has(c)) return;
+  reported.add(c);
+  tagRoute(c);
+  for (const [k, v] of Object.entries(tags)) sentry.setTag(k, v);
+  const body = await jsonBodyRead(c);
+  if (body !== undefined) sentry.setRequestBody(scrubValue(body));
+  sentry.captureException(err);
+}
+
+/** The JSON body, only if something already read it (never starts reading a stream here). */
+async function jsonBodyRead(c: Context<AppEnv>): Promise<unknown> {
+  const cached = c.req.bodyCache.text;
+  if (!cached) return undefined;
+  try {
+    return JSON.parse(await cached);
+  } catch {
+    return undefined;
+  }
 }

@@ -14,6 +14,7 @@ export function svc(c: Context<AppEnv>): ServiceContext {
     config: c.var.config,
     log: c.var.log,
     kv: s.kv,
+    cache: s.cache,
     mailer: s.mailer,
     realtime: s.realtime,
     meta: { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null, requestId: c.var.requestId },

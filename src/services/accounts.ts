@@ -4,6 +4,7 @@ import { randomToken, sha256 } from "../lib/crypto.ts";
 import { ApiError } from "../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
 import { audit, auditInsert } from "./audit.ts";
+import { dep, depsOfUserContent, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import { resetPasswordMail, verifyEmailMail } from "./mail-templates.ts";
 import { isGuardFailure, keepAnOwner } from "./orgs.ts";
@@ -217,6 +218,7 @@ export async function updateProfile(
   } catch (err) {
     throw conflictFrom(err) ?? err;
   }
+  await invalidate(ctx, dep.user(userId)); // cache: GET /v1/me
   return toPublicUser(await getUser(ctx, userId));
 }
 
@@ -288,6 +290,7 @@ export async function verifyEmail(ctx: ServiceContext, token: string) {
       targetId: userId,
     }),
   ]);
+  await invalidate(ctx, dep.user(userId)); // cache: GET /v1/me (emailVerified)
 }
 
 export async function resendVerification(ctx: ServiceContext, userId: string) {
@@ -362,6 +365,7 @@ export async function deleteAccount(ctx: ServiceContext, userId: string) {
     if (members.length === 1) soleOrgs.push(orgId);
   }
   await revokeSessions(ctx, { userId, reason: "account_deleted", actorId: userId, audit: null });
+  const cached = await depsOfUserContent(ctx, userId); // cache: their messages go with them
   // Orgs the user co-owns must still have an owner once the user's memberships are gone (checked
   // inside the transaction, so a co-owner leaving at the same moment cannot orphan the org).
   const shared = owned.map((o) => o.orgId).filter((id) => !soleOrgs.includes(id));
@@ -380,4 +384,5 @@ export async function deleteAccount(ctx: ServiceContext, userId: string) {
         );
       throw err;
     });
+  await invalidate(ctx, dep.user(userId), ...cached);
 }

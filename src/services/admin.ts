@@ -3,6 +3,7 @@ import { auditLog, users } from "../db/schema.ts";
 import { ApiError } from "../lib/errors.ts";
 import { nowIso } from "../lib/ids.ts";
 import { type AuditAction, auditInsert } from "./audit.ts";
+import { dep, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import { revokeSessions } from "./sessions.ts";
 import { type PublicUser, toPublicUser, type UserRow } from "./users.ts";
@@ -91,6 +92,7 @@ export async function updateUser(
       first,
       ...rest,
     ]);
+    await invalidate(ctx, dep.user(userId)); // cache: GET /v1/me (role)
   }
   // Also when already disabled: idempotent, and a retry after a failed revocation completes it.
   if (roleChanged || patch.disabled === true) {

@@ -1,3 +1,4 @@
+import { type Cache, createCache } from "../adapters/cache.ts";
 import { createMemoryStore, createUpstashStore, type KeyValueStore } from "../adapters/kv.ts";
 import {
   createNullMailer,
@@ -6,7 +7,7 @@ import {
   type Mailer,
 } from "../adapters/mailer.ts";
 import { createPartykitPublisher, type RealtimePublisher } from "../adapters/realtime.ts";
-import { createR2Storage, type ObjectStorage } from "../adapters/storage.ts";
+import { createStorage, type ObjectStorage } from "../adapters/storage.ts";
 import type { Config } from "../config.ts";
 import { type DatabaseHandle, getDatabase } from "../db/client.ts";
 import type { Logger } from "../lib/log.ts";
@@ -14,6 +15,8 @@ import type { Logger } from "../lib/log.ts";
 export interface Services {
   readonly database: DatabaseHandle;
   readonly kv: KeyValueStore;
+  /** Read cache over `kv` (memory tier + Redis), see src/adapters/cache.ts. */
+  readonly cache: Cache;
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
   readonly mailer: Mailer;
@@ -51,6 +54,7 @@ function kvFor(config: Config, log: Logger): KeyValueStore {
 export function createServices(config: Config, env: { FILES: R2Bucket }, log: Logger): Services {
   let database: DatabaseHandle | undefined;
   let kv: KeyValueStore | undefined;
+  let cache: Cache | undefined;
   let realtime: RealtimePublisher | undefined;
   let storage: ObjectStorage | undefined;
   let mailer: Mailer | undefined;
@@ -63,8 +67,21 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
       kv ??= kvFor(config, log);
       return kv;
     },
+    get cache() {
+      cache ??= createCache(
+        this.kv,
+        {
+          memoryEntries: config.CACHE_MEMORY_ENTRIES,
+          memoryTtlMs: config.CACHE_MEMORY_TTL_MS,
+          breakerMs: config.CACHE_BREAKER_MS,
+          lockMs: config.DB_TIMEOUT_MS + 500,
+        },
+        log,
+      );
+      return cache;
+    },
     get storage() {
-      storage ??= createR2Storage(env.FILES);
+      storage ??= createStorage(config, env.FILES);
       return storage;
     },
     get mailer() {

@@ -1,3 +1,4 @@
+import type { Cache } from "../adapters/cache.ts";
 import type { KeyValueStore } from "../adapters/kv.ts";
 import type { Mailer } from "../adapters/mailer.ts";
 import type { RealtimePublisher } from "../adapters/realtime.ts";
@@ -18,6 +19,8 @@ export interface ServiceContext {
   config: Config;
   log: Logger;
   kv: KeyValueStore;
+  /** Read cache; writes invalidate through src/services/cache-keys.ts. Absent only in hand-built test contexts. */
+  cache?: Cache;
   mailer: Mailer;
   realtime: RealtimePublisher;
   meta: RequestMeta;

@@ -4,6 +4,7 @@ import { ApiError } from "../lib/errors.ts";
 import { nowIso, uuidv7 } from "../lib/ids.ts";
 import { errorFields } from "../lib/log.ts";
 import { CHAT_PARTY, type RealtimeMessage } from "../shared/realtime.ts";
+import { dep, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import { notifyMentions } from "./notifications.ts";
 import { can } from "./rbac.ts";
@@ -94,6 +95,8 @@ export async function postMessage(
         .returning(),
     ]);
     const message = inserted[0]!;
+    // cache: the latest page, and the room list's lastSeq/unreadCount
+    await invalidate(ctx, dep.roomMessages(access.room.id), dep.orgRooms(access.room.orgId));
     await notifyMentions(ctx, access, message).catch((err) =>
       ctx.log.error("mention notifications failed", errorFields(err)),
     );
@@ -185,6 +188,7 @@ export async function editMessage(ctx: ServiceContext, m: MessageRow, userId: st
     .where(and(eq(messages.id, m.id), sql`${messages.deletedAt} is null`))
     .returning();
   if (!row) throw new ApiError("conflict", "A deleted message cannot be edited.");
+  await invalidate(ctx, dep.roomMessages(m.roomId)); // cache: the latest page
   return toMessage(row);
 }
 
@@ -199,5 +203,6 @@ export async function deleteMessage(ctx: ServiceContext, m: MessageRow, access: 
     .set({ body: "", attachments: [], deletedAt: nowIso() })
     .where(eq(messages.id, m.id))
     .returning();
+  await invalidate(ctx, dep.roomMessages(m.roomId), dep.orgRooms(access.room.orgId)); // cache
   return toMessage(row!);
 }

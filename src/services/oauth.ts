@@ -5,6 +5,7 @@ import { ApiError } from "../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
 import { type AuthResult, startSession } from "./accounts.ts";
 import { audit, auditInsert } from "./audit.ts";
+import { dep, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import {
   authorizationUrl,
@@ -200,6 +201,7 @@ async function linkExisting(ctx: ServiceContext, p: ProviderConfig, id: OAuthIde
       metadata: { provider: p.id, passwordCleared: unproven && user.passwordHash !== null },
     }),
   ]);
+  await invalidate(ctx, dep.user(user.id)); // cache: GET /v1/me (emailVerified)
   if (unproven) await revokeSessions(ctx, { userId: user.id, reason: "oauth_email_proof", actorId: user.id });
   return user.id;
 }

@@ -3,6 +3,7 @@ import { memberships, orgs } from "../db/schema.ts";
 import { ApiError } from "../lib/errors.ts";
 import { nowIso, uuidv7 } from "../lib/ids.ts";
 import { auditInsert } from "./audit.ts";
+import { dep, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import type { OrgRole } from "./rbac.ts";
 import { conflictFrom } from "./users.ts";
@@ -161,6 +162,7 @@ export async function updateOrg(
   } catch (err) {
     throw conflictFrom(err) ?? err;
   }
+  await invalidate(ctx, dep.org(orgId)); // cache: GET /v1/orgs/:orgId
   return getOrg(ctx, orgId, actor.role);
 }
 
@@ -178,4 +180,5 @@ export async function deleteOrg(ctx: ServiceContext, actorId: string, orgId: str
       metadata: { name: org.name, slug: org.slug },
     }),
   ]);
+  await invalidate(ctx, dep.org(orgId), dep.orgRooms(orgId)); // cache
 }

@@ -47,10 +47,10 @@ async function sync(db: Database, config: Config, log: Logger) {
  * requests use the current view. No promise is shared between requests: workerd cancels a
  * request that waits on I/O started by another one.
  */
-export async function isSessionRevoked(sessionId: string, db: Database, config: Config, log: Logger) {
+export async function isSessionRevoked(sessionId: string, db: () => Database, config: Config, log: Logger) {
   if (Date.now() - syncedAt >= config.REVOCATION_SYNC_MS) {
     syncedAt = Date.now();
-    await sync(db, config, log);
+    await sync(db(), config, log);
   }
   return revoked.has(sessionId);
 }

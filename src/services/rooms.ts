@@ -4,6 +4,7 @@ import { ApiError } from "../lib/errors.ts";
 import { nowIso, uuidv7 } from "../lib/ids.ts";
 import { errorFields } from "../lib/log.ts";
 import { CHAT_PARTY } from "../shared/realtime.ts";
+import { dep, invalidate } from "./cache-keys.ts";
 import type { ServiceContext } from "./context.ts";
 import { findMembership } from "./orgs.ts";
 import { can, type OrgRole } from "./rbac.ts";
@@ -95,6 +96,7 @@ export async function createRoom(
       .returning(),
     ctx.db.insert(roomMembers).values({ roomId: id, userId, addedBy: userId }),
   ]);
+  await invalidate(ctx, dep.orgRooms(orgId)); // cache: room lists
   return toRoomView(room[0]!);
 }
 
@@ -138,6 +140,7 @@ export async function updateRoom(
     .set({ ...patch, updatedAt: nowIso() })
     .where(eq(rooms.id, access.room.id))
     .returning();
+  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: room lists
   return toRoomView(room!);
 }
 
@@ -145,6 +148,7 @@ export async function deleteRoom(ctx: ServiceContext, access: RoomAccess) {
   if (!access.canManage)
     throw new ApiError("forbidden", "Only the room's creator or an org admin can delete it.");
   await ctx.db.delete(rooms).where(eq(rooms.id, access.room.id));
+  await invalidate(ctx, dep.orgRooms(access.room.orgId), dep.roomMessages(access.room.id)); // cache
 }
 
 export async function addRoomMember(
@@ -161,6 +165,7 @@ export async function addRoomMember(
     .insert(roomMembers)
     .values({ roomId: access.room.id, userId, addedBy: actorId })
     .onConflictDoNothing();
+  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: who sees which room
 }
 
 /** Remove someone from a room (the manager, or the member itself leaving). Returns whether a row went away. */
@@ -177,6 +182,7 @@ export async function removeRoomMember(
     .where(and(eq(roomMembers.roomId, access.room.id), eq(roomMembers.userId, userId)))
     .returning({ userId: roomMembers.userId });
   if (removed.length === 0) throw new ApiError("not_found", "No such room member.");
+  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: who sees which room
 }
 
 export async function markRead(ctx: ServiceContext, access: RoomAccess, userId: string, seq: number) {
@@ -194,6 +200,7 @@ export async function markRead(ctx: ServiceContext, access: RoomAccess, userId: 
       target: [roomReads.roomId, roomReads.userId],
       set: { lastReadSeq: sql`max(${roomReads.lastReadSeq}, excluded.last_read_seq)`, updatedAt: nowIso() },
     });
+  await invalidate(ctx, dep.reads(access.room.orgId, userId)); // cache: my unreadCount
 }
 
 /** Rooms of an org (ids), e.g. to close a removed member's sockets everywhere in it. */

@@ -14,6 +14,7 @@ import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
 import { startOidcServer } from "../../scripts/lib/oidc-server.ts";
 import { freePort, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
+import { startS3Server } from "../../scripts/lib/s3-server.ts";
 import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
 import { startSentrySink } from "../../scripts/lib/sentry-sink.ts";
 import {
@@ -41,6 +42,9 @@ declare module "vitest" {
     hungUrl: string;
     /** OAuth: the local OpenID Connect provider (scripts/lib/oidc-server.ts), configured as provider "oidc". */
     oidcUrl: string;
+    /** Files: a local S3-compatible server (scripts/lib/s3-server.ts, credentials S3RVER/S3RVER). */
+    s3Url: string;
+    s3Bucket: string;
   }
 }
 
@@ -151,6 +155,9 @@ export default async function setup(project: TestProject) {
     // OAuth: a real local OIDC provider, configured below as provider "oidc".
     const oidc = await startOidcServer();
     cleanups.push(() => oidc.close());
+    // Files: a real S3-compatible server that checks SigV4 signatures and expiry.
+    const s3 = await startS3Server({ directory: join(dir, "s3"), bucket: "petrel-files" });
+    cleanups.push(() => s3.close());
 
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
@@ -195,6 +202,7 @@ export default async function setup(project: TestProject) {
           JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
           SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
           ENVIRONMENT: "test",
+          SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
         },
         echo,
       }),
@@ -227,6 +235,8 @@ export default async function setup(project: TestProject) {
     project.provide("faultUpstashUrl", faultBridge.url);
     project.provide("hungUrl", hung.url);
     project.provide("oidcUrl", oidc.issuer);
+    project.provide("s3Url", s3.url);
+    project.provide("s3Bucket", s3.bucket);
   } catch (err) {
     await teardown();
     throw err;

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { rooms, sessions } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { requireService } from "../../middleware/service-auth.ts";
@@ -52,7 +53,7 @@ const history = createRoute({
   middleware,
   summary: "History for sync",
   request: { params: RoomParams, query: HistoryQuerySchema },
-  responses: { 200: { description: "A page", ...json(HistorySchema) }, ...errorResponses(400, 401) },
+  responses: { 200: { description: "A page", ...json(HistorySchema) }, ...errorResponses(400, 401, 404) },
 });
 const state = createRoute({
   method: "get",
@@ -89,6 +90,12 @@ const check = createRoute({
   },
 });
 
+async function lastSeqOf(ctx: ReturnType<typeof svc>, roomId: string): Promise<number> {
+  const [row] = await ctx.db.select({ lastSeq: rooms.lastSeq }).from(rooms).where(eq(rooms.id, roomId));
+  if (!row) throw new ApiError("not_found", "No such room.");
+  return row.lastSeq;
+}
+
 export const internalRoutes = createRouter()
   .openapi(post, async (c) => {
     const ctx = svc(c);
@@ -99,19 +106,13 @@ export const internalRoutes = createRouter()
     return created ? c.json({ message }, 201) : c.json({ message }, 200);
   })
   .openapi(history, async (c) => {
+    const ctx = svc(c);
+    const { roomId } = c.req.valid("param");
+    await lastSeqOf(ctx, roomId); // 404 for an unknown room
     const { afterSeq, beforeSeq, limit = 100 } = c.req.valid("query");
-    return c.json(
-      await messagesService.listMessages(svc(c), c.req.valid("param").roomId, { afterSeq, beforeSeq, limit }),
-      200,
-    );
+    return c.json(await messagesService.listMessages(ctx, roomId, { afterSeq, beforeSeq, limit }), 200);
   })
-  .openapi(state, async (c) => {
-    const [row] = await svc(c)
-      .db.select({ lastSeq: rooms.lastSeq })
-      .from(rooms)
-      .where(eq(rooms.id, c.req.valid("param").roomId));
-    return c.json({ lastSeq: row?.lastSeq ?? 0 }, 200);
-  })
+  .openapi(state, async (c) => c.json({ lastSeq: await lastSeqOf(svc(c), c.req.valid("param").roomId) }, 200))
   .openapi(check, async (c) => {
     const ids = c.req.valid("json").sessionIds;
     if (ids.length === 0) return c.json({ revoked: [] }, 200);

@@ -4,7 +4,9 @@ import { IdSchema } from "../../lib/ids.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import * as accounts from "../../services/accounts.ts";
+import { cacheKeys } from "../../services/cache-keys.ts";
 import { listSessions, revokeSessions } from "../../services/sessions.ts";
 import { getUser, toPublicUser } from "../../services/users.ts";
 import { HandleSchema, NameSchema, UserSchema } from "../auth/auth.schema.ts";
@@ -50,7 +52,7 @@ const getMe = createRoute({
   security,
   middleware,
   summary: "My profile",
-  responses: { 200: userOk, ...errorResponses(401) },
+  responses: { 200: userOk, ...notModified, ...errorResponses(401) },
 });
 const patchMe = createRoute({
   method: "patch",
@@ -112,7 +114,13 @@ const sessionDelete = createRoute({
 });
 
 export const meRoutes = createRouter()
-  .openapi(getMe, async (c) => c.json(toPublicUser(await getUser(svc(c), caller(c).userId)), 200))
+  // Cached (ETag, X-Cache): see src/middleware/http-cache.ts and src/services/cache-keys.ts.
+  .openapi(getMe, async (c) => {
+    const { userId } = caller(c);
+    return cachedJson(c, cacheKeys.me(c.var.config, userId), async () =>
+      toPublicUser(await getUser(svc(c), userId)),
+    );
+  })
   .openapi(patchMe, async (c) =>
     c.json(await accounts.updateProfile(svc(c), caller(c).userId, c.req.valid("json")), 200),
   )

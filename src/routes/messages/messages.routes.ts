@@ -2,6 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { cachedJson, notModified } from "../../middleware/http-cache.ts";
+import { cacheKeys } from "../../services/cache-keys.ts";
 import * as messagesService from "../../services/messages.ts";
 import { roomAccess } from "../../services/rooms.ts";
 import { caller, svc } from "../context.ts";
@@ -39,6 +41,7 @@ const history = createRoute({
   request: { params: RoomParams, query: HistoryQuerySchema },
   responses: {
     200: { description: "A page", content: { "application/json": { schema: HistorySchema } } },
+    ...notModified,
     ...errorResponses(400, 401, 404),
   },
 });
@@ -87,6 +90,12 @@ export const messageRoutes = createRouter()
     const ctx = svc(c);
     const access = await roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
     const { afterSeq, beforeSeq, limit = 50 } = c.req.valid("query");
+    // The latest page (no cursor) is cached; access is still checked on every request above.
+    if (afterSeq === undefined && beforeSeq === undefined) {
+      return cachedJson(c, cacheKeys.latestMessages(c.var.config, access.room.id, limit), () =>
+        messagesService.listMessages(ctx, access.room.id, { limit }),
+      );
+    }
     return c.json(
       await messagesService.listMessages(ctx, access.room.id, { afterSeq, beforeSeq, limit }),
       200,

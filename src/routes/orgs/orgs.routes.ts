@@ -2,7 +2,9 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { cacheKeys } from "../../services/cache-keys.ts";
 import * as orgs from "../../services/orgs.ts";
 import { caller, svc } from "../context.ts";
 import { memberRoutes } from "./members.routes.ts";
@@ -61,7 +63,7 @@ const getOrg = createRoute({
   summary: "One org",
   description: `Any member, guests included. ${ACCESS}`,
   request: { params: OrgParamsSchema },
-  responses: { 200: orgOk("The org, with my role"), ...errorResponses(400, 401, 404) },
+  responses: { 200: orgOk("The org, with my role"), ...notModified, ...errorResponses(400, 401, 404) },
 });
 const patchOrg = createRoute({
   method: "patch",
@@ -96,7 +98,10 @@ export const orgRoutes = createRouter()
   })
   .openapi(getOrg, async (c) => {
     const m = orgMember(c);
-    return c.json(await orgs.getOrg(svc(c), m.orgId, m.role), 200);
+    // Cached per org and caller role (the role is read from the database by the guard).
+    return cachedJson(c, cacheKeys.org(c.var.config, m.orgId, m.role), () =>
+      orgs.getOrg(svc(c), m.orgId, m.role),
+    );
   })
   .openapi(patchOrg, async (c) => {
     const m = orgMember(c);

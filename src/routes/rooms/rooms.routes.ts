@@ -3,7 +3,9 @@ import { IdSchema } from "../../lib/ids.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { cacheKeys } from "../../services/cache-keys.ts";
 import * as roomsService from "../../services/rooms.ts";
 import { CHAT_PARTY } from "../../shared/realtime.ts";
 import { caller, svc } from "../context.ts";
@@ -55,6 +57,7 @@ const listRooms = createRoute({
       description: "By id",
       content: { "application/json": { schema: pageOf(RoomSchema, "RoomPage") } },
     },
+    ...notModified,
     ...errorResponses(400, 401, 404),
   },
 });
@@ -132,7 +135,10 @@ export const roomRoutes = createRouter()
   .openapi(listRooms, async (c) => {
     const m = orgMember(c);
     const { limit = 50, cursor } = c.req.valid("query");
-    return c.json(await roomsService.listRooms(svc(c), m.orgId, m.userId, m.role, limit, cursor), 200);
+    // Cached per user, role and page; see src/services/cache-keys.ts for what invalidates it.
+    return cachedJson(c, cacheKeys.rooms(c.var.config, { ...m, limit, cursor }), () =>
+      roomsService.listRooms(svc(c), m.orgId, m.userId, m.role, limit, cursor),
+    );
   })
   .openapi(getRoom, async (c) => {
     const access = await roomsService.roomAccess(svc(c), c.req.valid("param").roomId, caller(c).userId);

@@ -1,0 +1,160 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../env.ts";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { requireAuth } from "../../middleware/authenticate.ts";
+import { rateLimit } from "../../middleware/rate-limit.ts";
+import * as filesService from "../../services/files.ts";
+import { openContent, receiveContent } from "../../services/files-content.ts";
+import { caller, svc } from "../context.ts";
+import {
+  CreatedFileSchema,
+  CreateFileSchema,
+  FileParams,
+  FileSchema,
+  SignedQuerySchema,
+} from "./files.schema.ts";
+
+const tags = ["Files"];
+const security = [{ bearerAuth: [] }];
+const fileOk = (description: string) => ({
+  description,
+  content: { "application/json": { schema: FileSchema } },
+});
+const binary = { "*/*": { schema: z.string().openapi({ format: "binary" }) } };
+
+/** The upload route brings its own limit (the file's declared size), so the app's body limit skips it. */
+const CONTENT_PATH = /^\/v1\/files\/[^/]+\/content$/;
+export const isFileContentUpload = (method: string, path: string) =>
+  method === "PUT" && CONTENT_PATH.test(path);
+
+const uploadLimit = rateLimit({
+  name: "files",
+  limit: (config) => config.FILES_RATE_LIMIT,
+  windowSeconds: (config) => config.FILES_RATE_WINDOW_SECONDS,
+  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : undefined),
+  onStoreFailure: "open",
+});
+
+const files = (c: Context<AppEnv>): filesService.FilesContext => ({
+  ...svc(c),
+  storage: c.var.services.storage,
+});
+
+const create = createRoute({
+  method: "post",
+  path: "/files",
+  tags,
+  security,
+  middleware: [requireAuth(), uploadLimit],
+  summary: "Declare an upload",
+  description:
+    "Checks the declared size (FILES_MAX_BYTES → 413), type (allow-list → 415) and your quota (403 `quota_exceeded`), records a pending file and returns where to PUT the bytes: a presigned S3 URL whose signature covers content-type, content-length and content-disposition, or the Worker's signed upload URL (R2). Either expires within 15 minutes. Then call `complete`. Members upload org-wide or into rooms they see; guests only into rooms they were added to. 60 per hour per user by default.",
+  request: { body: { content: { "application/json": { schema: CreateFileSchema } }, required: true } },
+  responses: {
+    201: { description: "Pending", content: { "application/json": { schema: CreatedFileSchema } } },
+    ...errorResponses(400, 401, 403, 404, 413, 415, 429),
+  },
+});
+const upload = createRoute({
+  method: "put",
+  path: "/files/{fileId}/content",
+  tags,
+  summary: "Upload the bytes (R2 path, signed URL)",
+  description:
+    "Authorised by the signed URL from `POST /v1/files` (no bearer header). The body must have exactly the declared size and the declared Content-Type: a different Content-Length is refused at once, a longer chunked body is cut off at the limit (413), a shorter one refused (400); nothing of a refused upload is kept. 403 for a bad or expired signature; 409 once complete.",
+  request: { params: FileParams, query: SignedQuerySchema, body: { content: binary, required: true } },
+  responses: { 204: { description: "Stored" }, ...errorResponses(400, 403, 404, 409, 413, 415, 503) },
+});
+const download = createRoute({
+  method: "get",
+  path: "/files/{fileId}/content",
+  tags,
+  summary: "The bytes (R2 path, signed URL)",
+  description:
+    "The `downloadUrl` of a ready file (no bearer header). Served with `Content-Disposition: attachment` (inline only for PNG, JPEG, GIF, WebP, AVIF) and an RFC 6266 filename, `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'; sandbox`.",
+  request: { params: FileParams, query: SignedQuerySchema },
+  responses: { 200: { description: "The file", content: binary }, ...errorResponses(400, 403, 404, 503) },
+});
+const complete = createRoute({
+  method: "post",
+  path: "/files/{fileId}/complete",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "Finish an upload",
+  description:
+    "Checks the stored object's size and leading bytes (magic bytes; UTF-8 for text) against the declaration. A mismatch deletes the object and answers 415; the file stays pending, so the upload URL may be used again until it expires. 409 when nothing was uploaded yet, 410 when the pending file expired. Idempotent once ready. Uploader or org admin.",
+  request: { params: FileParams },
+  responses: { 200: fileOk("Ready"), ...errorResponses(400, 401, 403, 404, 409, 415, 503) },
+});
+const get = createRoute({
+  method: "get",
+  path: "/files/{fileId}",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "File metadata",
+  description:
+    "Visible to the uploader, org admins and, once ready, whoever can see the file's room; 404 for everyone else. A ready file carries a short-lived `downloadUrl`.",
+  request: { params: FileParams },
+  responses: { 200: fileOk("The file"), ...errorResponses(400, 401, 404) },
+});
+const redirect = createRoute({
+  method: "get",
+  path: "/files/{fileId}/download",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "Redirect to the download URL",
+  description: "302 to the ready file's signed `downloadUrl`; 409 while the upload is pending.",
+  request: { params: FileParams },
+  responses: { 302: { description: "To the signed URL" }, ...errorResponses(400, 401, 404, 409) },
+});
+const remove = createRoute({
+  method: "delete",
+  path: "/files/{fileId}",
+  tags,
+  security,
+  middleware: [requireAuth()],
+  summary: "Delete a file and its object",
+  description: "Uploader or org admin+. Messages that attached it keep the id; it no longer resolves.",
+  request: { params: FileParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
+});
+
+export const fileRoutes = createRouter()
+  .openapi(create, async (c) => {
+    return c.json(await filesService.createFile(files(c), caller(c).userId, c.req.valid("json")), 201);
+  })
+  .openapi(upload, async (c) => {
+    const { fileId } = c.req.valid("param");
+    await receiveContent(files(c), fileId, c.req.valid("query"), {
+      contentType: c.req.header("content-type"),
+      contentLength: c.req.header("content-length"),
+      body: c.req.raw.body,
+    });
+    return c.body(null, 204);
+  })
+  .openapi(download, async (c) => {
+    const { fileId } = c.req.valid("param");
+    const { body, headers } = await openContent(files(c), fileId, c.req.valid("query"));
+    return c.body(body, 200, headers);
+  })
+  .openapi(complete, async (c) => {
+    const file = await filesService.completeUpload(files(c), c.req.valid("param").fileId, caller(c).userId);
+    return c.json(file, 200);
+  })
+  .openapi(get, async (c) => {
+    return c.json(await filesService.getFile(files(c), c.req.valid("param").fileId, caller(c).userId), 200);
+  })
+  .openapi(redirect, async (c) => {
+    const file = await filesService.getFile(files(c), c.req.valid("param").fileId, caller(c).userId);
+    if (!file.downloadUrl) throw filesService.notReady();
+    c.header("Cache-Control", "no-store");
+    return c.redirect(file.downloadUrl, 302);
+  })
+  .openapi(remove, async (c) => {
+    await filesService.deleteFile(files(c), c.req.valid("param").fileId, caller(c).userId);
+    return c.body(null, 204);
+  });

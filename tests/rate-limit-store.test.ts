@@ -1,0 +1,77 @@
+import { describe, expect, inject, it } from "vitest";
+import { createUpstashStore } from "../src/adapters/kv.ts";
+import { createRedisWindowStore } from "../src/adapters/rate-limit-store.ts";
+import { apiWithEnv, control, jsonBody } from "./helpers/api.ts";
+import { bearer, randomIp, registerUser } from "./helpers/users.ts";
+
+/** The rate-limit store against the real Redis: exact near the limit, batched far from it. */
+const redis = () => createUpstashStore(inject("upstashUrl"), inject("upstashToken"), 3000).redis!;
+const storeWith = (limit: number) => {
+  const prefix = `rl:test-${crypto.randomUUID()}:`;
+  const store = createRedisWindowStore(redis(), prefix, limit);
+  store.init?.({ windowMs: 60_000 } as never);
+  return { store, counter: async (key: string) => Number(await redis().get(`${prefix}${key}`)) };
+};
+
+describe("rate-limit store (real Redis)", () => {
+  it("counts every hit in Redis near the limit: totals 1, 2, 3, 4 for a limit of 3", async () => {
+    const { store, counter } = storeWith(3);
+    const totals: number[] = [];
+    for (let i = 0; i < 4; i++) totals.push((await store.increment("k")).totalHits);
+    expect(totals).toEqual([1, 2, 3, 4]);
+    expect(await counter("k")).toBe(4);
+  });
+
+  it("far from the limit, counts a batch locally and adds it to Redis with the next sync", async () => {
+    const { store, counter } = storeWith(1000);
+    const first = await store.increment("k");
+    expect(first.totalHits).toBe(1);
+    expect(first.resetTime!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    // (1000 - 1) / 10 = 99 hits are admitted here without a Redis call…
+    for (let i = 2; i <= 100; i++) expect((await store.increment("k")).totalHits).toBe(i);
+    expect(await counter("k")).toBe(1);
+    // …and the next one syncs them all.
+    expect((await store.increment("k")).totalHits).toBe(101);
+    expect(await counter("k")).toBe(101);
+  });
+
+  it("syncs every hit once the key gets close to its limit (batch = a tenth of what is left)", async () => {
+    const { store, counter } = storeWith(25);
+    for (let i = 1; i <= 30; i++) {
+      expect((await store.increment("k")).totalHits).toBe(i);
+      // From 17 on, (25 - count) / 10 < 1: nothing is held back locally.
+      if (i >= 17) expect(await counter("k")).toBe(i);
+    }
+  });
+});
+
+describe("rate limits with Redis stopped, under concurrency", () => {
+  it("50 concurrent API requests all pass (fail open), 20 concurrent logins all get 503 fast", async () => {
+    const env = { UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl"), REDIS_TIMEOUT_MS: "300" };
+    const u = await registerUser();
+    await control("fault-redis", "stop");
+    try {
+      const start = Date.now();
+      const me = await Promise.all(
+        Array.from({ length: 50 }, () => apiWithEnv(env, "/v1/me", bearer(u.accessToken))),
+      );
+      expect(me.map((r) => r.status)).toEqual(Array(50).fill(200));
+      const logins = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          apiWithEnv(
+            env,
+            "/v1/auth/login",
+            jsonBody(
+              { email: u.email, password: u.password },
+              { headers: { "cf-connecting-ip": randomIp() } },
+            ),
+          ),
+        ),
+      );
+      expect(logins.map((r) => r.status)).toEqual(Array(20).fill(503));
+      expect(Date.now() - start).toBeLessThan(10_000);
+    } finally {
+      await control("fault-redis", "start");
+    }
+  });
+});
