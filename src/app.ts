@@ -60,20 +60,22 @@ export function createApp() {
   app.use("/.well-known/jwks.json", jwksEdgeCache()); // Workers Cache API (src/middleware/http-cache.ts)
   app.use("/openapi.json", openapiEdgeCache());
 
-  app.route("/", healthRoutes);
-  app.route("/", jwksRoutes);
-  app.route("/v1/auth", authRoutes);
-  app.route("/v1/auth/oauth", oauthRoutes);
-  app.route("/v1/me", meRoutes);
-  app.route("/v1/orgs", orgRoutes);
-  app.route("/v1", invitationRoutes);
-  app.route("/v1/admin", adminRoutes);
-  app.route("/v1", roomRoutes);
-  app.route("/v1", messageRoutes);
-  app.route("/v1", fileRoutes);
-  app.route("/v1/notifications", notificationRoutes);
-  app.route("/v1/realtime", realtimeRoutes);
-  app.route("/v1/internal", internalRoutes);
+  // Chained, so the returned app's type carries every route: `hc<App>()` gets end-to-end types.
+  const api = app
+    .route("/", healthRoutes)
+    .route("/", jwksRoutes)
+    .route("/v1/auth", authRoutes)
+    .route("/v1/auth/oauth", oauthRoutes)
+    .route("/v1/me", meRoutes)
+    .route("/v1/orgs", orgRoutes)
+    .route("/v1", invitationRoutes)
+    .route("/v1/admin", adminRoutes)
+    .route("/v1", roomRoutes)
+    .route("/v1", messageRoutes)
+    .route("/v1", fileRoutes)
+    .route("/v1/notifications", notificationRoutes)
+    .route("/v1/realtime", realtimeRoutes)
+    .route("/v1/internal", internalRoutes);
   app.route("/dev", devRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -98,7 +100,8 @@ export function createApp() {
   app.onError(onError);
   app.notFound(onNotFound);
   app.route("/", docsRoutes(app));
-  return app;
+  return api;
 }
 
+/** The API's type, for `hono/client`: `hc<App>("https://api.example.com")`. */
 export type App = ReturnType<typeof createApp>;

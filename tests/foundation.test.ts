@@ -153,6 +153,24 @@ describe("foundation: the Worker on real services", () => {
     expect(envelopes[0]!.raw).toContain("boom: internal detail");
   });
 
+  it("the Worker under wrangler dev (as npm run dev runs it) signs in real users: its env-file secrets parse", async () => {
+    const res = await fetch(`${inject("workerUrl")}/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": "10.250.0.1" },
+      body: JSON.stringify({
+        email: `wd-${crypto.randomUUID()}@example.test`,
+        password: "a perfectly fine passphrase",
+        name: "Wrangler Dev",
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { accessToken } = (await res.json()) as { accessToken: string };
+    const me = await fetch(`${inject("workerUrl")}/v1/me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(me.status).toBe(200);
+  });
+
   it("an unknown route is a 404 problem", async () => {
     const body = await expectProblem(await api("/no/such/route"), 404, "not_found");
     expect(body.type).toMatch(/not-found/);

@@ -22,12 +22,20 @@ export async function generateLocalSecrets(): Promise<Record<string, string>> {
   };
 }
 
-/** .dev.vars / .env format: KEY="value" with JSON-escaped values. */
+/**
+ * .dev.vars / .env format. Values go in single quotes, which dotenv (and so wrangler) takes
+ * literally: JSON values such as JWT_PRIVATE_KEYS keep their double quotes. (Double-quoted values
+ * would need escapes that dotenv does not undo.)
+ */
 export function toEnvFile(vars: Record<string, string | undefined>): string {
-  return `${Object.entries(vars)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join("\n")}\n`;
+  const lines = Object.entries(vars)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => {
+      if (v.includes("'") || v.includes("\n"))
+        throw new Error(`${k}: a single quote or newline cannot go in an env file`);
+      return `${k}='${v}'`;
+    });
+  return `${lines.join("\n")}\n`;
 }
 
 export function parseEnvFile(text: string): Record<string, string> {
@@ -39,7 +47,8 @@ export function parseEnvFile(text: string): Record<string, string> {
     if (eq < 0) continue;
     const key = line.slice(0, eq).trim();
     let value = line.slice(eq + 1).trim();
-    if (value.startsWith('"')) value = JSON.parse(value) as string;
+    if (value.startsWith("'") && value.endsWith("'")) value = value.slice(1, -1);
+    else if (value.startsWith('"')) value = JSON.parse(value) as string;
     out[key] = value;
   }
   return out;

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
 import type { AuthResult } from "../../services/accounts.ts";
@@ -44,7 +45,7 @@ export function clearRefreshCookie(c: Context<AppEnv>) {
 }
 
 /** Cookie-mode requests (`X-Auth-Mode: cookie`) must come from an allowed origin (login CSRF). */
-export const cookieModeCsrf = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+export const cookieModeCsrf = createMiddleware<AppEnv>(async function cookieModeCsrf(c, next) {
   if (wantsCookie(c)) assertSameOrigin(c);
   await next();
-};
+});
