@@ -4,12 +4,14 @@
  * Not part of the tests.
  *
  *   node bench/run.ts [--duration 10] [--connections 10] [--warmup 2] [--only bare,health,realtime]
- *                     [--clients 100] [--senders 5] [--rates 50,100]
+ *                     [--clients 100] [--senders 5] [--rates 50,100] [--file-rounds 5]
  *
  * Prints the machine line, one table (req/s, p50/p99 latency, non-2xx, errors, ratio to the
  * baseline) and writes bench/results/<timestamp>.json and bench/results/latest.json.
  * The `realtime` scenario (bench/lib/realtime*.ts) also starts `partykit dev` and a plain `ws`
  * broadcast server, and prints a second table (deliveries/s, loss, latency, ratio to ws).
+ * The `files` scenario (bench/lib/files-scenario.ts) prints upload/download MiB/s of a 10 MiB file
+ * through the files API next to a bare R2-binding put/get in the same Worker.
  * Everything binds 127.0.0.1; every process started here is stopped on exit, Ctrl-C or failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,6 +21,8 @@ import { parseArgs } from "node:util";
 import { freePort, installExitHooks, killAllChildren } from "../scripts/lib/procs.ts";
 import { generateLocalSecrets } from "../scripts/lib/secrets.ts";
 import type { Service } from "../scripts/lib/stack.ts";
+import { formatFilesTable } from "./lib/files-report.ts";
+import { FILES_SCENARIO, type FilesOptions, runFilesScenario } from "./lib/files-scenario.ts";
 import { type LoadOptions, type Row, runScenario } from "./lib/load.ts";
 import type { RealtimeOptions } from "./lib/realtime.ts";
 import { startBenchParty } from "./lib/realtime-petrel.ts";
@@ -33,7 +37,12 @@ import { buildBundle, type RunningWorker, runtimeVersions, startWorker } from ".
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 
-function parseOptions(): { load: LoadOptions; realtime: RealtimeOptions; only: string | undefined } {
+function parseOptions(): {
+  load: LoadOptions;
+  realtime: RealtimeOptions;
+  files: FilesOptions;
+  only: string | undefined;
+} {
   const { values } = parseArgs({
     options: {
       duration: { type: "string", default: "10" },
@@ -43,6 +52,7 @@ function parseOptions(): { load: LoadOptions; realtime: RealtimeOptions; only: s
       clients: { type: "string", default: "100" },
       senders: { type: "string", default: "5" },
       rates: { type: "string", default: "50,100" },
+      "file-rounds": { type: "string", default: "5" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -50,7 +60,8 @@ function parseOptions(): { load: LoadOptions; realtime: RealtimeOptions; only: s
     console.log(
       "usage: node bench/run.ts [--duration s] [--connections n] [--warmup s] [--only a,b]\n" +
         "                         [--clients n] [--senders n] [--rates msgs/s,msgs/s]  (realtime)\n" +
-        `scenarios: ${[...scenarios.map((s) => s.name), REALTIME_SCENARIO].join(", ")}`,
+        "                         [--file-rounds n]  (files)\n" +
+        `scenarios: ${[...scenarios.map((s) => s.name), REALTIME_SCENARIO, FILES_SCENARIO].join(", ")}`,
     );
     process.exit(0);
   }
@@ -77,27 +88,29 @@ function parseOptions(): { load: LoadOptions; realtime: RealtimeOptions; only: s
       duration: load.duration,
       warmup: load.warmup,
     },
+    files: { rounds: Math.round(num("file-rounds", values["file-rounds"], 1)), warmup: load.warmup > 0 },
     only: values.only,
   };
 }
 
-/** `--only`: HTTP scenarios by name, plus `realtime`; no `--only` runs everything. */
-function select(only: string | undefined): { http: Scenario[]; realtime: boolean } {
+/** `--only`: HTTP scenarios by name, plus `realtime` and `files`; no `--only` runs everything. */
+function select(only: string | undefined): { http: Scenario[]; realtime: boolean; files: boolean } {
   const names = only
     ?.split(",")
     .map((n) => n.trim())
     .filter(Boolean);
-  if (!names?.length) return { http: selectScenarios(undefined), realtime: true };
-  const http = names.filter((n) => n !== REALTIME_SCENARIO);
+  if (!names?.length) return { http: selectScenarios(undefined), realtime: true, files: true };
+  const http = names.filter((n) => n !== REALTIME_SCENARIO && n !== FILES_SCENARIO);
   return {
     http: http.length > 0 ? selectScenarios(http.join(",")) : [],
     realtime: names.includes(REALTIME_SCENARIO),
+    files: names.includes(FILES_SCENARIO),
   };
 }
 
 async function main(): Promise<number> {
-  const { load, realtime: realtimeOpts, only } = parseOptions();
-  const { http: selected, realtime: runRealtime } = select(only);
+  const { load, realtime: realtimeOpts, files: filesOpts, only } = parseOptions();
+  const { http: selected, realtime: runRealtime, files: runFiles } = select(only);
   installExitHooks();
   const tmp = mkdtempSync(join(os.tmpdir(), "petrel-bench-"));
   process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -138,6 +151,10 @@ async function main(): Promise<number> {
       // Measure work, not refusals: the load client is one IP hammering auth routes.
       AUTH_RATE_LIMIT: "100000000",
       API_RATE_LIMIT: "100000000",
+      // The files scenario declares a 10 MiB file per round.
+      FILES_MAX_BYTES: String(64 * 1024 * 1024),
+      FILES_QUOTA_BYTES: String(2 ** 40),
+      FILES_RATE_LIMIT: "100000000",
       ...(await generateLocalSecrets()),
     };
     log(`starting the Worker in workerd (miniflare ${versions.miniflare}, direct socket)…`);
@@ -164,6 +181,8 @@ async function main(): Promise<number> {
       rows.push(await runScenario(ctx, s, load));
     }
 
+    const files = runFiles ? await runFilesScenario(ctx, filesOpts, log) : undefined;
+
     let realtime: RealtimeReport | undefined;
     if (runRealtime) realtime = await runRealtimeScenario(ctx, realtimeOpts, log);
 
@@ -171,6 +190,7 @@ async function main(): Promise<number> {
     if (rows.length > 0) console.log(`\n${formatTable(rows, baseline)}\n`);
     if (rows.length > 0) console.log(`${formatTargets(checkTargets(rows))}\n`);
     if (realtime) console.log(`\n${formatRealtimeTable(realtime.rows)}\n`);
+    if (files) console.log(`\n${formatFilesTable(files)}\n`);
     const held = worker.logSummary();
     if (held) console.error(`${held}\n`);
     const file = saveReport({
@@ -182,9 +202,13 @@ async function main(): Promise<number> {
       baseline,
       rows,
       realtime,
+      files,
     });
     log(`results written to ${file} and bench/results/latest.json`);
-    const failed = rows.some((r) => r.status === "failed") || (realtime ? realtimeFailed(realtime) : false);
+    const failed =
+      rows.some((r) => r.status === "failed") ||
+      (realtime ? realtimeFailed(realtime) : false) ||
+      files?.status === "failed";
     return failed ? 1 : 0;
   } finally {
     await party?.stop().catch(() => {});

@@ -5,13 +5,25 @@ import { scheduledFileCleanup } from "./services/files-access.ts";
 
 const app = createApp();
 
-// The benchmark's baseline: a bare Hono route in the same Worker, with none of the app's
-// middleware. Answers only when BENCH_ROUTES=on (set by `npm run bench`, never deployed).
-const bare = new Hono().get("/bench/bare", (c) => c.text("ok"));
+// The benchmark's baselines: a bare Hono route in the same Worker, with none of the app's
+// middleware, and streamed R2-binding put/get (the files scenario's comparison point).
+// Answer only when BENCH_ROUTES=on (set by `npm run bench`, never deployed).
+const bare = new Hono<{ Bindings: Bindings }>()
+  .get("/bench/bare", (c) => c.text("ok"))
+  .put("/bench/r2/:key", async (c) => {
+    if (!c.req.header("content-length")) return c.text("Content-Length required", 411);
+    await c.env.FILES.put(`bench/${c.req.param("key")}`, c.req.raw.body);
+    return c.body(null, 204);
+  })
+  .get("/bench/r2/:key", async (c) => {
+    const obj = await c.env.FILES.get(`bench/${c.req.param("key")}`);
+    return obj ? c.body(obj.body, 200, { "Content-Length": String(obj.size) }) : c.notFound();
+  });
+const isBenchRoute = (url: string) => url.endsWith("/bench/bare") || url.includes("/bench/r2/");
 
 export default {
   fetch(request, env, ctx) {
-    if ((env as { BENCH_ROUTES?: string }).BENCH_ROUTES === "on" && request.url.endsWith("/bench/bare")) {
+    if ((env as { BENCH_ROUTES?: string }).BENCH_ROUTES === "on" && isBenchRoute(request.url)) {
       return bare.fetch(request, env, ctx);
     }
     return app.fetch(request, env, ctx);

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/stack.ts";
+import type { FilesReport } from "./files-report.ts";
 import type { LoadOptions, Row } from "./load.ts";
 import type { RealtimeReport } from "./realtime-report.ts";
 import { BASELINES } from "./scenarios.ts";
@@ -29,6 +30,8 @@ export interface Report {
   rows: Row[];
   /** The realtime scenario (Petrel rooms next to a plain `ws` broadcast server), when it ran. */
   realtime?: RealtimeReport;
+  /** The files scenario (10 MiB through the files API next to the bare R2 binding), when it ran. */
+  files?: FilesReport;
 }
 
 export function machineInfo(versions: { workerd: string; miniflare: string }): Machine {
