@@ -41,6 +41,7 @@ export default class ChatServer implements Party.Server {
   private readonly guard: FrameGuard;
   private readonly revocations: RevocationWatch;
   private readonly lastTyping = new Map<string, number>();
+  private readonly sending = new Map<string, Promise<void>>();
   private lastSeq = 0;
   /** New messages wait here until the ones before them were broadcast (see broadcastMessage). */
   private readonly held = new Map<number, RealtimeMessage>();
@@ -101,12 +102,20 @@ export default class ChatServer implements Party.Server {
     // One request id per frame: sent to the API with the call it causes, logged on both sides,
     // and put into any error frame, so a client's report can be traced end to end.
     const requestId = crypto.randomUUID();
-    try {
-      await this.handle(parsed.data, conn, requestId);
-    } catch (err) {
-      send(conn, { type: "error", code: "internal", message: "Something went wrong.", requestId });
-      await this.report(err, requestId, conn.state?.userId);
-    }
+    const run = async () => {
+      try {
+        await this.handle(parsed.data, conn, requestId);
+      } catch (err) {
+        send(conn, { type: "error", code: "internal", message: "Something went wrong.", requestId });
+        await this.report(err, requestId, conn.state?.userId);
+      }
+    };
+    if (parsed.data.type !== "message") return run();
+    // One connection's messages are stored one after another, so seq follows the send order.
+    const queued = (this.sending.get(conn.id) ?? Promise.resolve()).then(run);
+    this.sending.set(conn.id, queued);
+    await queued;
+    if (this.sending.get(conn.id) === queued) this.sending.delete(conn.id);
   }
 
   private report(err: unknown, requestId: string, userId?: string) {

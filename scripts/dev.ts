@@ -98,6 +98,7 @@ async function main() {
   console.log(`
 ┌ Petrel is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s) ─────────────────────
 │ API        ${apiUrl}        (health: ${apiUrl}/health, readiness: ${apiUrl}/ready)
+│ App        ${apiUrl}/app/   (the web client)
 │ Docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)
 │ Party      ${partyUrl}      (parties: chat, notifications)
 │ sqld       ${sqld.url}      (database file: .data/sqld/petrel.sqld)

@@ -9,6 +9,7 @@ import { bodyLimitFor, canonicalPath, jsonGuard } from "./middleware/json-guard.
 import { apiRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext, requestId } from "./middleware/request-context.ts";
 import { corsAllowList, securityHeaders } from "./middleware/security-headers.ts";
+import { webClient } from "./middleware/web-client.ts";
 import { adminRoutes } from "./routes/admin/admin.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { oauthRoutes } from "./routes/auth/oauth.routes.ts";
@@ -39,6 +40,7 @@ export function createApp() {
   app.use(accessLog());
   app.use(securityHeaders()); // HSTS, nosniff, frame-ancestors 'none', CSP (src/middleware/security-headers.ts)
   app.use(corsAllowList());
+  app.use("/app/*", webClient()); // the web client's static files and deep links (src/middleware/web-client.ts)
   app.use(async (c, next) =>
     // The file upload route enforces the file's declared size itself.
     isFileContentUpload(c.req.method, c.req.path)

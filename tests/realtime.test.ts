@@ -294,3 +294,14 @@ describe("notifications", () => {
     sock.ws!.close();
   });
 });
+
+describe("chat party ordering", () => {
+  it("stores one connection's burst of messages in the order they were sent", async () => {
+    const { owner, room } = await roomFixture();
+    const a = await connectRoom(owner, room.id);
+    await until(() => a.client.state === "live");
+    const acks = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => a.client.send(`burst ${i}`)));
+    expect(acks.map((x) => x.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    a.client.close();
+  });
+});

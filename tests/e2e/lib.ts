@@ -1,0 +1,154 @@
+/** Shared helpers for the browser tests: the browser, users, API calls, waiting, screenshots. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+
+export const BASE_URL = process.env.PETREL_E2E_URL ?? "";
+if (!BASE_URL) throw new Error("PETREL_E2E_URL is not set: run the browser tests with `npm run test:e2e`");
+export const SHOTS = join(import.meta.dirname, "screenshots");
+export const PASSWORD = "a long enough e2e password";
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    // launch() gives every run a fresh temporary profile (user-data-dir).
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+export interface UserPage {
+  context: BrowserContext;
+  page: Page;
+  /** CSP violations and uncaught page errors seen so far (must stay empty). */
+  problems: string[];
+}
+
+/** A browser profile of its own (cookies, localStorage) with one page, watched for CSP violations. */
+export async function newUser(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<UserPage> {
+  const context = await browser.newContext({ viewport, baseURL: BASE_URL, reducedMotion: "reduce" });
+  // Short waits per action: `until()` gives the generous overall bounds.
+  context.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  const user = { context, page: await context.newPage(), problems };
+  watch(user.page, problems);
+  return user;
+}
+
+export function watch(page: Page, problems: string[]) {
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(`csp: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+}
+
+export async function openPage(user: UserPage, path: string): Promise<Page> {
+  user.page = await user.context.newPage();
+  watch(user.page, user.problems);
+  await user.page.goto(path);
+  return user.page;
+}
+
+/** Poll until `check` returns a truthy value (generous bound: the machine may be busy). */
+export async function until<T>(
+  check: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export const textOf = async (l: Locator) => ((await l.textContent()) ?? "").trim();
+
+/** For afterEach: keep a screenshot of every open page of a test that failed. */
+export async function shotsOnFailure(t: { name: string }, users: Record<string, UserPage | undefined>) {
+  if ("passed" in t && t.passed) return;
+  for (const [who, user] of Object.entries(users)) {
+    for (const [i, page] of (user?.context.pages() ?? []).entries()) {
+      await shot(page, `failed-${t.name.replace(/\W+/g, "-").slice(0, 60)}-${who}${i ? `-${i}` : ""}`).catch(
+        () => undefined,
+      );
+    }
+  }
+}
+
+export async function shot(page: Page, name: string) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** Plain API calls from the test (setup that is not the point of a test). */
+export async function api<T = unknown>(
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${BASE_URL}${path}`, {
+    method: init.method ?? (init.body ? "POST" : "GET"),
+    headers: {
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body ? { "content-type": "application/json" } : {}),
+    },
+    body: init.body ? JSON.stringify(init.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+}
+
+export async function login(email: string): Promise<{ accessToken: string; user: { id: string } }> {
+  const res = await api<{ accessToken: string; user: { id: string } }>("/v1/auth/login", {
+    body: { email, password: PASSWORD },
+  });
+  if (res.status !== 200) throw new Error(`login ${email}: ${res.status}`);
+  return res.body;
+}
+
+/** The token of the newest mail to `to` whose subject matches (development outbox). */
+export async function mailToken(to: string, subject: RegExp): Promise<string> {
+  return until(async () => {
+    const mails = (await api<Array<{ to: string; subject: string; token: string | null }>>("/dev/outbox"))
+      .body;
+    return mails.filter((m) => m.to === to && subject.test(m.subject) && m.token).at(-1)?.token;
+  }, `a mail to ${to}`);
+}
+
+export function uniq(prefix: string) {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/** Register through the client's own form. */
+export async function register(page: Page, who: { name: string; email: string; handle: string }) {
+  await page.goto("/app/register");
+  await page.getByLabel("Name").fill(who.name);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Handle (optional)").fill(who.handle);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+}
+
+/** The bodies of the confirmed messages in the open room, in on-screen order. */
+export async function messageBodies(page: Page): Promise<string[]> {
+  return page.locator(".messages li.msg:not(.pending) .msg-body").allTextContents();
+}
+
+export async function roomState(page: Page) {
+  return page.locator(".room-head .conn").getAttribute("data-state");
+}
