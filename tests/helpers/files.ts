@@ -1,20 +1,10 @@
 import { expect } from "vitest";
+import type { FileView } from "../../src/services/files.ts";
 import { api, apiWithEnv, jsonBody } from "./api.ts";
 import { bearer, type TestUser } from "./users.ts";
 
-export interface FileView {
-  id: string;
-  orgId: string;
-  roomId: string | null;
-  uploaderId: string | null;
-  filename: string;
-  contentType: string;
-  size: number;
-  status: "pending" | "ready";
-  expiresAt: string | null;
-  downloadUrl: string | null;
-  downloadExpiresAt: string | null;
-}
+/** The file as the API returns it (the service's own view type). */
+export type { FileView };
 export interface Upload {
   method: "PUT";
   url: string;
