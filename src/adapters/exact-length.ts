@@ -78,7 +78,20 @@ export async function storing<T>(state: PipeState, work: () => Promise<T>): Prom
   return result;
 }
 
-export const guard = <T>(p: Promise<T>) =>
-  p.catch((err) => {
+/** Bound on metadata-sized storage calls (head, get of a handle, delete). Streams are paced by the client. */
+export const STORAGE_OP_TIMEOUT_MS = 5000;
+
+/** Storage failures (and, with `timeoutMs`, a store that does not answer) become a 503 dependency error. */
+export const guard = <T>(p: Promise<T>, timeoutMs?: number): Promise<T> => {
+  const failed = (err: unknown) => {
     throw new DependencyError("storage", err);
+  };
+  if (!timeoutMs) return p.catch(failed);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`storage did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
+  return Promise.race([p, timeout])
+    .catch(failed)
+    .finally(() => clearTimeout(timer));
+};

@@ -1,6 +1,10 @@
 import { type Config, ConfigError } from "../config.ts";
 import { DependencyError } from "../lib/errors.ts";
-import { exactly, guard, storing } from "./exact-length.ts";
+import { exactly, guard, STORAGE_OP_TIMEOUT_MS, storing } from "./exact-length.ts";
+
+/** Metadata-sized S3 calls are bounded like R2's (see STORAGE_OP_TIMEOUT_MS). */
+const bounded = () => ({ abortSignal: AbortSignal.timeout(STORAGE_OP_TIMEOUT_MS) });
+
 import type { ObjectStorage } from "./storage.ts";
 
 export interface S3Settings {
@@ -91,7 +95,7 @@ export function createS3Storage(s: S3Settings): ObjectStorage {
     },
     get: async (key) => {
       const { sdk, client } = await s3();
-      const res = await orNull(client.send(new sdk.GetObjectCommand({ Bucket, Key: key })));
+      const res = await orNull(client.send(new sdk.GetObjectCommand({ Bucket, Key: key }), bounded()));
       if (!res?.Body) return null;
       return {
         body: res.Body.transformToWebStream(),
@@ -102,17 +106,17 @@ export function createS3Storage(s: S3Settings): ObjectStorage {
     readHead: async (key, length) => {
       const { sdk, client } = await s3();
       const Range = `bytes=0-${Math.max(0, length - 1)}`;
-      const res = await orNull(client.send(new sdk.GetObjectCommand({ Bucket, Key: key, Range })));
+      const res = await orNull(client.send(new sdk.GetObjectCommand({ Bucket, Key: key, Range }), bounded()));
       return res?.Body ? await guard(res.Body.transformToByteArray()) : null;
     },
     head: async (key) => {
       const { sdk, client } = await s3();
-      const res = await orNull(client.send(new sdk.HeadObjectCommand({ Bucket, Key: key })));
+      const res = await orNull(client.send(new sdk.HeadObjectCommand({ Bucket, Key: key }), bounded()));
       return res ? { size: res.ContentLength ?? 0, contentType: res.ContentType } : null;
     },
     delete: async (key) => {
       const { sdk, client } = await s3();
-      await guard(client.send(new sdk.DeleteObjectCommand({ Bucket, Key: key })));
+      await guard(client.send(new sdk.DeleteObjectCommand({ Bucket, Key: key }), bounded()));
     },
     presign: {
       put: async (key, o) => {

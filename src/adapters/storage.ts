@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import { exactly, guard, storing } from "./exact-length.ts";
+import { exactly, guard, STORAGE_OP_TIMEOUT_MS, storing } from "./exact-length.ts";
 import { createS3Storage, s3Settings } from "./storage-s3.ts";
 
 export { BodyLengthError } from "./exact-length.ts";
@@ -52,19 +52,19 @@ export function createR2Storage(bucket: R2Bucket): ObjectStorage {
       return (await guard(bucket.put(key, body, options))) !== null;
     },
     get: async (key) => {
-      const obj = await guard(bucket.get(key));
+      const obj = await guard(bucket.get(key), STORAGE_OP_TIMEOUT_MS);
       return obj ? { body: obj.body, size: obj.size, contentType: obj.httpMetadata?.contentType } : null;
     },
     readHead: async (key, length) => {
-      const obj = await guard(bucket.get(key, { range: { offset: 0, length } }));
-      return obj ? new Uint8Array(await guard(obj.arrayBuffer())) : null;
+      const obj = await guard(bucket.get(key, { range: { offset: 0, length } }), STORAGE_OP_TIMEOUT_MS);
+      return obj ? new Uint8Array(await guard(obj.arrayBuffer(), STORAGE_OP_TIMEOUT_MS)) : null;
     },
     head: async (key) => {
-      const obj = await guard(bucket.head(key));
+      const obj = await guard(bucket.head(key), STORAGE_OP_TIMEOUT_MS);
       return obj ? { size: obj.size, contentType: obj.httpMetadata?.contentType } : null;
     },
     delete: async (key) => {
-      await guard(bucket.delete(key));
+      await guard(bucket.delete(key), STORAGE_OP_TIMEOUT_MS);
     },
   };
 }
