@@ -50,12 +50,15 @@ export const identityScenarios: Scenario[] = [
       let next = 0;
       return {
         body: { refreshToken: await loginToken(ctx, u.email) }, // for the probe
+        // Each connection owns a pool slot; the slot keeps its newest token, so the measured run
+        // continues the chains the warm-up run rotated (a stale token would be reuse → 401).
         setupRequest: (req, context) => {
-          context.token ??= pool[next++ % pool.length];
-          return { ...req, body: JSON.stringify({ refreshToken: context.token }) };
+          context.slot ??= next++ % pool.length;
+          return { ...req, body: JSON.stringify({ refreshToken: pool[context.slot as number] }) };
         },
         onResponse: (status, body, context) => {
-          if (status === 200) context.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+          if (status === 200)
+            pool[context.slot as number] = (JSON.parse(body) as { refreshToken: string }).refreshToken;
         },
       };
     },
