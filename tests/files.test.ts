@@ -494,3 +494,21 @@ describe("files: configuration", () => {
     );
   });
 });
+
+describe("files: org deletion", () => {
+  it("deleting an org removes its stored objects, not only the rows", async () => {
+    const owner = await registerUser();
+    const org = await createOrg(owner);
+    const f = await readyFile(owner, { size: 64, orgId: org.id });
+    expect(await stored(f)).not.toBeNull();
+    const other = await createOrg(owner, { name: "Keeps its files" });
+    const kept = await readyFile(owner, { size: 64, orgId: other.id });
+    expect((await api(`/v1/orgs/${org.id}`, { method: "DELETE", ...bearer(owner.accessToken) })).status).toBe(
+      204,
+    );
+    const deadline = Date.now() + 5000;
+    while ((await stored(f)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await stored(f)).toBeNull();
+    expect(await stored(kept)).not.toBeNull();
+  });
+});

@@ -123,3 +123,25 @@ export async function scheduledFileCleanup(env: Cloudflare.Env): Promise<void> {
     log.error("files cleanup failed", errorFields(err));
   }
 }
+
+/** Object keys of every file of an org: read before the org is deleted (its rows go by cascade). */
+export async function objectKeysOfOrg(ctx: Pick<ServiceContext, "db">, orgId: string): Promise<string[]> {
+  const rows = await ctx.db.select({ key: files.objectKey }).from(files).where(eq(files.orgId, orgId));
+  return rows.map((r) => r.key);
+}
+
+/** Delete objects after the response; a failure leaves an orphan object, never a broken response. */
+export function deleteObjectsLater(
+  ctx: Pick<ServiceContext, "defer" | "log">,
+  storage: { delete(key: string): Promise<void> },
+  keys: string[],
+) {
+  if (keys.length === 0) return;
+  ctx.defer(
+    Promise.allSettled(keys.map((k) => storage.delete(k))).then((results) => {
+      const failed = results.filter((r) => r.status === "rejected").length;
+      if (failed)
+        ctx.log.warn("some objects of a deleted org were not removed", { failed, total: keys.length });
+    }),
+  );
+}

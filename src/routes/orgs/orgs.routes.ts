@@ -5,6 +5,7 @@ import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
+import { deleteObjectsLater, objectKeysOfOrg } from "../../services/files-access.ts";
 import * as orgs from "../../services/orgs.ts";
 import { caller, svc } from "../context.ts";
 import { memberRoutes } from "./members.routes.ts";
@@ -109,7 +110,11 @@ export const orgRoutes = createRouter()
   })
   .openapi(deleteOrg, async (c) => {
     const m = orgMember(c);
-    await orgs.deleteOrg(svc(c), m.userId, m.orgId);
+    const ctx = svc(c);
+    // The org's file rows go with it (cascade); its stored objects must go too.
+    const keys = await objectKeysOfOrg(ctx, m.orgId);
+    await orgs.deleteOrg(ctx, m.userId, m.orgId);
+    deleteObjectsLater(ctx, c.var.services.storage, keys);
     return c.body(null, 204);
   })
   .route("/", memberRoutes);
