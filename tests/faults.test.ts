@@ -87,27 +87,8 @@ describe("faults: the database", () => {
   });
 });
 
-describe("faults: the identity provider", () => {
-  it("a hung OIDC provider is cut off by its timeout", async () => {
-    const providers = JSON.stringify([
-      {
-        id: "hung",
-        type: "oidc",
-        issuer: inject("hungUrl"),
-        clientId: "c",
-        clientSecret: "s",
-        timeoutMs: 300,
-      },
-    ]);
-    const { value: res, ms } = await timed(() =>
-      apiWithEnv({ OAUTH_PROVIDERS: providers }, "/v1/auth/oauth/hung/start", {
-        headers: { "cf-connecting-ip": randomIp() },
-      }),
-    );
-    await expectUnavailable(res);
-    expect(ms).toBeLessThan(3000);
-  });
-});
+// A hung identity provider is covered in tests/oauth.test.ts ("answers 503 when the provider does
+// not answer discovery in time").
 
 describe("faults: realtime", () => {
   it("with PartyKit down or hung, posting still answers 201, and a live client recovers the messages by sync", async () => {

@@ -10,28 +10,12 @@ import Redis from "ioredis";
 import jwt from "jsonwebtoken";
 import { freePort, httpOk, startProcess, waitFor } from "../../scripts/lib/procs.ts";
 import { OFFLINE_ENV, startRedis } from "../../scripts/lib/stack.ts";
+import { register } from "./identity-scenarios.ts";
 import type { BenchContext, Prepared, Scenario } from "./scenarios.ts";
-
-const PASSWORD = "benchmark passphrase 2026";
 
 async function call(ctx: BenchContext, path: string, token: string, init: RequestInit = {}) {
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   return ctx.request(path, { ...init, headers: { ...headers, ...(init.headers as object) } });
-}
-
-async function register(ctx: BenchContext, tag: string): Promise<{ id: string; accessToken: string }> {
-  const res = await ctx.request("/v1/auth/register", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      email: `${tag}-${randomUUID()}@bench.test`,
-      password: PASSWORD,
-      name: `Bench ${tag}`,
-    }),
-  });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { user: { id: string }; accessToken: string };
-  return { id: body.user.id, accessToken: body.accessToken };
 }
 
 /** A user with an org and a public room holding `messages` messages. */

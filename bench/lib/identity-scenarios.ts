@@ -1,9 +1,10 @@
 /** Identity scenarios: login (production password hashing), refresh rotation, authenticated GET /v1/me. */
 import type { BenchContext, Scenario } from "./scenarios.ts";
 
-const PASSWORD = "benchmark passphrase 2026";
+export const PASSWORD = "benchmark passphrase 2026";
 
-async function register(ctx: BenchContext, tag: string) {
+/** A fresh user (production password hashing), shared by every scenario that needs one. */
+export async function register(ctx: BenchContext, tag: string) {
   const email = `${tag}-${crypto.randomUUID()}@bench.test`;
   const res = await ctx.request("/v1/auth/register", {
     method: "POST",
@@ -11,8 +12,8 @@ async function register(ctx: BenchContext, tag: string) {
     body: JSON.stringify({ email, password: PASSWORD, name: `Bench ${tag}` }),
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { accessToken: string; refreshToken: string };
-  return { email, ...body };
+  const body = (await res.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
+  return { id: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken };
 }
 
 async function loginToken(ctx: BenchContext, email: string): Promise<string> {
