@@ -5,6 +5,7 @@ import type { Browser } from "playwright-core";
 import {
   api,
   launch,
+  logIn,
   messageBodies,
   newUser,
   PASSWORD,
@@ -49,11 +50,7 @@ describe("room history", () => {
 
     user = await newUser(browser);
     const { page } = user;
-    await page.goto("/app/login");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await logIn(page, email);
     const requests: string[] = [];
     page.on("request", (r) => {
       if (r.url().includes("/messages?")) requests.push(new URL(r.url()).search);

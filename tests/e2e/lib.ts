@@ -144,6 +144,15 @@ export async function register(page: Page, who: { name: string; email: string; h
   await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
+/** Log in through the client's own form and wait until the app shows the signed-in shell. */
+export async function logIn(page: Page, email: string) {
+  await page.goto("/app/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+}
+
 /** The bodies of the confirmed messages in the open room, in on-screen order. */
 export async function messageBodies(page: Page): Promise<string[]> {
   return page.locator(".messages li.msg:not(.pending) .msg-body").allTextContents();

@@ -9,6 +9,7 @@ import {
   api,
   BASE_URL,
   launch,
+  logIn,
   login,
   newUser,
   PASSWORD,
@@ -97,11 +98,7 @@ describe("sessions", () => {
     const { email, roomPath } = await seeded();
     user = await newUser(browser);
     const { page } = user;
-    await page.goto("/app/login");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await logIn(page, email);
     await page.goto(roomPath);
     await until(async () => (await roomState(page)) === "live", "the room");
 
