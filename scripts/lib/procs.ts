@@ -49,7 +49,10 @@ export function startProcess(
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  child.on("exit", () => children.delete(child));
+  child.on("exit", () => {
+    children.delete(child);
+    killGroup(child, "SIGKILL"); // at once, while the id is still ours: grandchildren may outlive the leader
+  });
   return {
     child,
     output: () => lines.slice(-40).join("\n"),
@@ -68,14 +71,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 
 export function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
-    killGroup(child, "SIGKILL"); // grandchildren may outlive the leader
+    // Its group was killed when it exited (startProcess). Signalling the group id again could hit
+    // an unrelated process group: PIDs wrap quickly on small machines and the id may be reused.
     return Promise.resolve();
   }
   return new Promise((resolve) => {
     const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
     child.once("exit", () => {
       clearTimeout(timer);
-      killGroup(child, "SIGKILL");
       resolve();
     });
     killGroup(child, "SIGTERM");
