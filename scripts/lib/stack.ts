@@ -24,6 +24,30 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/**
+ * Local sqld (dev, tests, bench) runs with one connection at a time. sqld 0.24.32's write queue
+ * (`ManagedConnectionWalWrapper::acquire`) can deadlock once a write transaction is held past
+ * its 5 s lock-stealing timeout (an overloaded machine, a slow client): the waiters block on the
+ * holder's connection while it waits for them, spinning in `sched_yield` at ~200 % CPU, and no
+ * write gets through until sqld restarts. With a single connection nobody ever waits in that
+ * queue: requests wait in sqld's connection pool instead, an async FIFO that a cancelled
+ * request simply leaves. SQLite has one writer anyway; reads queue too, which costs little at
+ * local scale. Side effects, both handled by the app's client (src/db/client.ts):
+ * - sqld answers 429 to a request that would be the 129th waiting one (a hard-coded limit);
+ * - a stream left open (an interactive transaction, a raw `/v2/pipeline` call without `close`)
+ *   holds the connection until sqld expires it, after 10 s.
+ * The pool's wait is raised from its default (about 1 s, then 429) so that the caller's own
+ * timeout (DB_TIMEOUT_MS) decides. Turso in production is not this code path.
+ */
+export const SQLD_FLAGS = [
+  "--no-welcome",
+  "--disable-metrics",
+  "--max-concurrent-connections",
+  "1",
+  "--connection-creation-timeout-sec",
+  "60",
+];
+
 export async function startSqld(opts: { dataDir: string; port: number; echo?: boolean }): Promise<Service> {
   mkdirSync(opts.dataDir, { recursive: true });
   const proc = startProcess(
@@ -34,8 +58,7 @@ export async function startSqld(opts: { dataDir: string; port: number; echo?: bo
       join(opts.dataDir, "petrel.sqld"),
       "--http-listen-addr",
       `127.0.0.1:${opts.port}`,
-      "--no-welcome",
-      "--disable-metrics",
+      ...SQLD_FLAGS,
     ],
     { env: { ...OFFLINE_ENV, RUST_LOG: "warn" }, echo: opts.echo },
   );

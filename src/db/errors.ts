@@ -1,0 +1,32 @@
+/**
+ * Recognising libSQL errors in one place. `@libsql/client` raises `LibsqlError` with a `code`
+ * ("SQLITE_BUSY", "SQLITE_CONSTRAINT_UNIQUE", ...); drizzle wraps it in its own query error with
+ * the original as `cause`, so every check walks the cause chain.
+ */
+function* chain(err: unknown): Generator<{ code?: unknown; message?: unknown }> {
+  let cur: unknown = err;
+  for (let depth = 0; cur && typeof cur === "object" && depth < 8; depth++) {
+    yield cur as { code?: unknown; message?: unknown };
+    cur = (cur as { cause?: unknown }).cause;
+  }
+}
+
+function matches(err: unknown, code: RegExp, message: RegExp): boolean {
+  for (const e of chain(err)) {
+    if (typeof e.code === "string" && code.test(e.code)) return true;
+    if (typeof e.message === "string" && message.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The server refused the call without running it, so running it again is safe: another writer
+ * holds the lock (SQLITE_BUSY, sqld and Turso both answer it), or the server sheds load with
+ * HTTP 429 (sqld does once 128 requests wait for a connection; Turso when rate limited).
+ */
+export const isRetryableError = (err: unknown) =>
+  matches(
+    err,
+    /^SQLITE_(BUSY|LOCKED)/,
+    /SQLITE_BUSY|SQLITE_LOCKED|database (table )?is locked|HTTP status 429\b/i,
+  );
