@@ -68,13 +68,14 @@ interface State {
   epoch: number;
   downUntil: number;
   pending: Set<string>;
+  /** Outage logging, throttled per store: each store's first failure is always logged. */
+  outageLog: ReturnType<typeof createThrottledLog>;
 }
 
 const PREFIX = "c1:";
 const VERSION_TTL_S = 2 * 86_400;
 const MAX_TRACKED = 50_000;
 const states = new WeakMap<KeyValueStore, State>();
-const outageLog = createThrottledLog(30_000);
 
 /** Thrown by `r()` only: lets Redis failures be told apart from the loader's own errors. */
 class RedisUnavailable extends Error {}
@@ -96,7 +97,8 @@ const fromEntry = <T>(e: { body: string; etag: string }, status: CacheStatus): C
 export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger): Cache {
   let st = states.get(kv);
   if (!st) {
-    st = { memory: new Map(), local: new Map(), epoch: 0, downUntil: 0, pending: new Set() };
+    const outageLog = createThrottledLog(30_000);
+    st = { memory: new Map(), local: new Map(), epoch: 0, downUntil: 0, pending: new Set(), outageLog };
     states.set(kv, st);
   }
   const s = st;
@@ -127,7 +129,7 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
       return await fn(redis!);
     } catch (err) {
       s.downUntil = Date.now() + opts.breakerMs;
-      outageLog("cache", () =>
+      s.outageLog("cache", () =>
         log.error("cache unavailable: reads bypass it until Redis answers again", {
           event: "cache_unavailable",
           breakerMs: opts.breakerMs,
@@ -194,9 +196,11 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
     if (!locked) {
       // Someone else is loading it: poll (memory first, for a winner in this isolate) until it
       // lands, the lock goes away without it (their load failed), or the wait is over.
+      // The interval grows (10 ms → 200 ms, jittered): a hundred waiters must not turn one slow
+      // load into thousands of Redis calls a second, which is what makes the load slower still.
       const deadline = Date.now() + opts.lockMs;
-      while (Date.now() < deadline) {
-        await sleep(10 + Math.random() * 15);
+      for (let wait = 10; Date.now() < deadline; wait = Math.min(200, wait * 1.5)) {
+        await sleep(wait * (0.75 + Math.random() / 2));
         const mem = memGet(full, snap);
         if (mem?.stamp === stamp) return fromEntry<T>(mem, "HIT");
         const [e, lock] = await r((redis) => redis.mget<[RedisEntry | null, string | null]>(full, lockKey));

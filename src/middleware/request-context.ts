@@ -47,8 +47,10 @@ export const requestContext = () =>
       sentry.setTag("request_id", c.var.requestId);
     }
     c.set("sentry", sentry);
-    c.set("services", createServices(config, c.env, log));
+    const services = createServices(config, c.env, log);
+    c.set("services", services);
     await next();
+    if (config.COST_HEADERS === "on") c.res.headers.set("X-Petrel-Cost", `db=${services.costs().db}`);
     // A 5xx that a handler returned instead of throwing is still an error worth seeing, once.
     if (c.res.status >= 500 && !reported.has(c) && !EXPECTED_5XX.has(c.req.path)) {
       reported.add(c);

@@ -20,6 +20,8 @@ export interface Services {
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
   readonly mailer: Mailer;
+  /** Round trips this request made so far, counted in the adapters (no I/O, creates nothing). */
+  costs(): { db: number };
 }
 
 // Module scope holds only what is safe to share across requests of one isolate:
@@ -59,6 +61,7 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   let storage: ObjectStorage | undefined;
   let mailer: Mailer | undefined;
   return {
+    costs: () => ({ db: database?.roundTrips ?? 0 }),
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
       return database;
