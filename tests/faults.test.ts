@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { api, apiWithEnv, control, eventually, jsonBody } from "./helpers/api.ts";
+import { api, apiWithEnv, eventually, jsonBody, withFault } from "./helpers/api.ts";
 import { failingTrigger, rows } from "./helpers/faults.ts";
 import { authed } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
@@ -25,42 +25,44 @@ async function expectUnavailable(res: Response) {
 
 describe("faults: the database", () => {
   it("with sqld stopped, reads and writes answer 503 + Retry-After within the timeout, and work again once it is back", async () => {
-    const db = { LIBSQL_URL: inject("faultSqldUrl"), DB_TIMEOUT_MS: "1000" };
-    const email = `fault-${crypto.randomUUID()}@example.test`;
-    const ip = randomIp();
-    const registered = await apiWithEnv(
-      db,
-      "/v1/auth/register",
-      jsonBody({ email, password: PASSWORD, name: "Fault" }, { headers: { "cf-connecting-ip": ip } }),
-    );
-    expect(registered.status, await registered.clone().text()).toBe(201);
-    const { accessToken } = (await registered.json()) as { accessToken: string };
-    const calls: Array<[string, RequestInit]> = [
-      ["/v1/me/sessions", bearer(accessToken)],
-      ["/v1/orgs", authed(accessToken, "POST", { name: "During the outage" })],
-      ["/v1/auth/login", jsonBody({ email, password: PASSWORD }, { headers: { "cf-connecting-ip": ip } })],
-    ];
-    await control("fault-sqld", "stop");
-    try {
-      for (const [path, init] of calls) {
-        const { value: res, ms } = await timed(() => apiWithEnv(db, path, init));
-        await expectUnavailable(res);
-        expect(ms, path).toBeLessThan(2 * 1000 + 2000); // at most two timed-out calls, plus slack
+    await withFault("fault-sqld", async (fault) => {
+      const db = { LIBSQL_URL: inject("faultSqldUrl"), DB_TIMEOUT_MS: "1000" };
+      const email = `fault-${crypto.randomUUID()}@example.test`;
+      const ip = randomIp();
+      const registered = await apiWithEnv(
+        db,
+        "/v1/auth/register",
+        jsonBody({ email, password: PASSWORD, name: "Fault" }, { headers: { "cf-connecting-ip": ip } }),
+      );
+      expect(registered.status, await registered.clone().text()).toBe(201);
+      const { accessToken } = (await registered.json()) as { accessToken: string };
+      const calls: Array<[string, RequestInit]> = [
+        ["/v1/me/sessions", bearer(accessToken)],
+        ["/v1/orgs", authed(accessToken, "POST", { name: "During the outage" })],
+        ["/v1/auth/login", jsonBody({ email, password: PASSWORD }, { headers: { "cf-connecting-ip": ip } })],
+      ];
+      await fault.stop();
+      try {
+        for (const [path, init] of calls) {
+          const { value: res, ms } = await timed(() => apiWithEnv(db, path, init));
+          await expectUnavailable(res);
+          expect(ms, path).toBeLessThan(2 * 1000 + 2000); // at most two timed-out calls, plus slack
+        }
+      } finally {
+        await fault.start();
       }
-    } finally {
-      await control("fault-sqld", "start");
-    }
-    const sessions = await eventually(
-      async () => {
-        const res = await apiWithEnv(db, "/v1/me/sessions", bearer(accessToken));
-        return res.status === 200 ? res : undefined;
-      },
-      15_000,
-      "sqld back",
-    );
-    expect(((await sessions.json()) as { items: unknown[] }).items).toHaveLength(1);
-    const org = await apiWithEnv(db, "/v1/orgs", authed(accessToken, "POST", { name: "After the outage" }));
-    expect(org.status).toBe(201);
+      const sessions = await eventually(
+        async () => {
+          const res = await apiWithEnv(db, "/v1/me/sessions", bearer(accessToken));
+          return res.status === 200 ? res : undefined;
+        },
+        15_000,
+        "sqld back",
+      );
+      expect(((await sessions.json()) as { items: unknown[] }).items).toHaveLength(1);
+      const org = await apiWithEnv(db, "/v1/orgs", authed(accessToken, "POST", { name: "After the outage" }));
+      expect(org.status).toBe(201);
+    });
   });
 
   it("a hung database (accepts, never answers) is cut off by DB_TIMEOUT_MS", async () => {

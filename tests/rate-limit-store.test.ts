@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { createUpstashStore } from "../src/adapters/kv.ts";
 import { createRedisWindowStore } from "../src/adapters/rate-limit-store.ts";
-import { apiWithEnv, control, jsonBody } from "./helpers/api.ts";
+import { apiWithEnv, jsonBody, withFault } from "./helpers/api.ts";
 import { bearer, randomIp, registerUser } from "./helpers/users.ts";
 
 /** The rate-limit store against the real Redis: exact near the limit, batched far from it. */
@@ -47,31 +47,33 @@ describe("rate-limit store (real Redis)", () => {
 
 describe("rate limits with Redis stopped, under concurrency", () => {
   it("50 concurrent API requests all pass (fail open), 20 concurrent logins all get 503 fast", async () => {
-    const env = { UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl"), REDIS_TIMEOUT_MS: "300" };
-    const u = await registerUser();
-    await control("fault-redis", "stop");
-    try {
-      const start = Date.now();
-      const me = await Promise.all(
-        Array.from({ length: 50 }, () => apiWithEnv(env, "/v1/me", bearer(u.accessToken))),
-      );
-      expect(me.map((r) => r.status)).toEqual(Array(50).fill(200));
-      const logins = await Promise.all(
-        Array.from({ length: 20 }, () =>
-          apiWithEnv(
-            env,
-            "/v1/auth/login",
-            jsonBody(
-              { email: u.email, password: u.password },
-              { headers: { "cf-connecting-ip": randomIp() } },
+    await withFault("fault-redis", async (fault) => {
+      const env = { UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl"), REDIS_TIMEOUT_MS: "300" };
+      const u = await registerUser();
+      await fault.stop();
+      try {
+        const start = Date.now();
+        const me = await Promise.all(
+          Array.from({ length: 50 }, () => apiWithEnv(env, "/v1/me", bearer(u.accessToken))),
+        );
+        expect(me.map((r) => r.status)).toEqual(Array(50).fill(200));
+        const logins = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            apiWithEnv(
+              env,
+              "/v1/auth/login",
+              jsonBody(
+                { email: u.email, password: u.password },
+                { headers: { "cf-connecting-ip": randomIp() } },
+              ),
             ),
           ),
-        ),
-      );
-      expect(logins.map((r) => r.status)).toEqual(Array(20).fill(503));
-      expect(Date.now() - start).toBeLessThan(10_000);
-    } finally {
-      await control("fault-redis", "start");
-    }
+        );
+        expect(logins.map((r) => r.status)).toEqual(Array(20).fill(503));
+        expect(Date.now() - start).toBeLessThan(10_000);
+      } finally {
+        await fault.start();
+      }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { api, apiWithEnv, eventually, jsonBody } from "./helpers/api.ts";
+import { apiWithEnv, eventually, jsonBody, settled } from "./helpers/api.ts";
 import { failingTrigger } from "./helpers/faults.ts";
 import { expectProblem } from "./helpers/problem.ts";
 import { rawSocket, roomFixture, ticketFor, until } from "./helpers/realtime.ts";
@@ -32,14 +32,24 @@ async function envelopesWith(text: string): Promise<Envelope[]> {
   ).json()) as Envelope[];
 }
 
-/** Wait for the envelopes that mention `text`, then make sure no duplicate follows. */
-async function exactly(text: string, count: number): Promise<Envelope[]> {
-  await eventually(
-    async () => ((await envelopesWith(text)).length >= count ? true : undefined),
-    10_000,
-    `${count} envelope(s) with ${text}`,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // a duplicate would have arrived by now
+/**
+ * The envelopes that mention `text`, exactly `count` of them. Requests made with settled() or
+ * apiWithEnv() have finished their deferred work, so everything they send has arrived. partykit and
+ * wrangler dev are other processes: wait for its envelopes, then give a duplicate time to follow.
+ */
+async function exactly(
+  text: string,
+  count: number,
+  from: "worker" | "remote" = "worker",
+): Promise<Envelope[]> {
+  if (from === "remote") {
+    await eventually(
+      async () => ((await envelopesWith(text)).length >= count ? true : undefined),
+      10_000,
+      `${count} envelope(s) with ${text}`,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // another process's waitUntil: not observable from here
+  }
   const list = await envelopesWith(text);
   expect(list, `envelopes mentioning ${text}`).toHaveLength(count);
   return list;
@@ -55,7 +65,7 @@ describe("Sentry: what is reported", () => {
     const requestId = `sentry-${crypto.randomUUID()}`;
     const newPassword = "another secret passphrase for sentry";
     try {
-      const res = await api("/v1/me/password?token=query-secret-123&limit=5", {
+      const res = await settled("/v1/me/password?token=query-secret-123&limit=5", {
         method: "POST",
         headers: {
           authorization: `Bearer ${user.accessToken}`,
@@ -117,28 +127,28 @@ describe("Sentry: what is reported", () => {
     const id = (n: number) => ({ "x-request-id": `${prefix}-${n}` });
     const user = await registerUser();
     const answers = await Promise.all([
-      api("/v1/me", { headers: id(1) }),
-      api("/v1/me", { headers: { ...id(2), authorization: "Bearer a.b.c" } }),
-      api("/dev/echo", {
+      settled("/v1/me", { headers: id(1) }),
+      settled("/v1/me", { headers: { ...id(2), authorization: "Bearer a.b.c" } }),
+      settled("/dev/echo", {
         method: "POST",
         headers: { ...id(3), "content-type": "application/json" },
         body: "{",
       }),
-      api("/no/such/route", { headers: id(4) }),
-      api("/v1/admin/users", bearer(user.accessToken, id(5))),
-      api(
+      settled("/no/such/route", { headers: id(4) }),
+      settled("/v1/admin/users", bearer(user.accessToken, id(5))),
+      settled(
         "/v1/auth/register",
         jsonBody({ email: user.email, password: PASSWORD, name: "Twin" }, { headers: id(6) }),
       ),
-      api("/v1/auth/login", {
+      settled("/v1/auth/login", {
         method: "POST",
         headers: { ...id(7), "content-type": "text/plain" },
         body: "{}",
       }),
-      api("/v1/auth/login", jsonBody({ pad: "x".repeat(20_000) }, { headers: id(8) })),
+      settled("/v1/auth/login", jsonBody({ pad: "x".repeat(20_000) }, { headers: id(8) })),
     ]);
     expect(answers.map((r) => r.status)).toEqual([401, 401, 400, 404, 403, 409, 415, 413]);
-    const boom = await api("/dev/boom", { headers: id(9) });
+    const boom = await settled("/dev/boom", { headers: id(9) });
     expect(boom.status).toBe(500);
     const [envelope] = await exactly(prefix, 1);
     expect(eventOf(envelope!).tags?.request_id).toBe(`${prefix}-9`);
@@ -147,8 +157,7 @@ describe("Sentry: what is reported", () => {
   it("is off without a DSN", async () => {
     const requestId = `sentry-off-${crypto.randomUUID()}`;
     const res = await apiWithEnv({ SENTRY_DSN: "" }, "/dev/boom", { headers: { "x-request-id": requestId } });
-    await expectProblem(res, 500, "internal");
-    await new Promise((r) => setTimeout(r, 1000));
+    await expectProblem(res, 500, "internal"); // apiWithEnv: its deferred work has finished
     expect(await envelopesWith(requestId)).toEqual([]);
   });
 });
@@ -168,7 +177,7 @@ describe("Sentry and request ids across the party", () => {
     });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: "internal", requestId });
-    const [envelope] = await exactly(requestId, 1);
+    const [envelope] = await exactly(requestId, 1, "remote");
     const event = eventOf(envelope!);
     expect(event.tags).toMatchObject({ runtime: "partykit", party: "chat", request_id: requestId });
     expect(event.environment).toBe("test");
@@ -192,7 +201,7 @@ describe("Sentry and request ids across the party", () => {
     expect(frame.requestId).toMatch(/^[0-9a-f-]{36}$/);
     // The API (the Worker behind partykit) reported the failed write under the frame's id, once;
     // the party did not report it a second time.
-    const [envelope] = await exactly(frame.requestId!, 1);
+    const [envelope] = await exactly(frame.requestId!, 1, "remote");
     expect(eventOf(envelope!).tags).toMatchObject({
       request_id: frame.requestId,
       route: "POST /v1/internal/rooms/:roomId/messages",

@@ -10,6 +10,14 @@ export function api(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
 
+/**
+ * Like api(), but resolves only once the request's deferred work (ctx.waitUntil: mail, Sentry
+ * events, publishing) has finished too: negative checks ("nothing was sent") need no sleep.
+ */
+export function settled(path: string, init?: RequestInit): Promise<Response> {
+  return apiWithEnv({}, path, init);
+}
+
 /** The same Worker, but with some bindings replaced (e.g. a database that is down). */
 export async function apiWithEnv(
   overrides: Record<string, string>,
@@ -33,14 +41,39 @@ export function jsonBody(body: unknown, init: RequestInit = {}): RequestInit {
   };
 }
 
-/** Stop or start a fault-injection service (a second sqld or Redis that only fault tests use). */
-export async function control(
-  service: "fault-sqld" | "fault-redis",
-  action: "stop" | "start",
-): Promise<void> {
-  const res = await fetch(`${inject("controlUrl")}/services/${service}/${action}`, { method: "POST" });
-  if (res.status !== 204)
-    throw new Error(`control ${service} ${action} failed: ${res.status} ${await res.text()}`);
+type FaultService = "fault-sqld" | "fault-redis";
+
+async function controlCall(path: string, method = "POST"): Promise<Response> {
+  const res = await fetch(`${inject("controlUrl")}${path}`, { method });
+  if (!res.ok) throw new Error(`control ${path} failed: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+/**
+ * Run `fn` holding the only lease on a fault-injection service (a second sqld or Redis that only
+ * fault tests use), so no other test stops or uses it meanwhile. `fn` may stop and start it;
+ * the service is running again, and the lease released, when this returns.
+ */
+export async function withFault<T>(
+  service: FaultService,
+  fn: (ctl: { stop(): Promise<void>; start(): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  const lease = await (await controlCall(`/services/${service}/lease`)).text();
+  const act = (action: "stop" | "start") => async () => {
+    await controlCall(`/services/${service}/${action}`);
+  };
+  try {
+    return await fn({ stop: act("stop"), start: act("start") });
+  } finally {
+    await act("start")();
+    await controlCall(`/services/${service}/release?lease=${lease}`);
+  }
+}
+
+/** CPU use of one of the suite's sqld over `ms`, in percent of one core (read by the Node side). */
+export async function sqldCpuPercent(which: "sqld" | "fault-sqld", ms = 1000): Promise<number> {
+  const res = await controlCall(`/services/${which}/cpu?ms=${ms}`, "GET");
+  return ((await res.json()) as { percent: number }).percent;
 }
 
 export async function eventually<T>(

@@ -5,7 +5,7 @@
  * sqld and Redis are reserved for fault injection, driven through a loopback control server,
  * so stopping them never disturbs tests running in parallel. Everything is stopped after.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -54,7 +54,9 @@ interface Restartable {
   stop(): Promise<void>;
 }
 
-function restartable(startFn: () => Promise<Service>): Restartable & { first: Promise<Service> } {
+function restartable(
+  startFn: () => Promise<Service>,
+): Restartable & { first: Promise<Service>; pid(): number | undefined } {
   let current: Service | undefined;
   const start = async () => {
     if (!current || current.proc.child.exitCode !== null || current.proc.child.signalCode !== null) {
@@ -67,6 +69,7 @@ function restartable(startFn: () => Promise<Service>): Restartable & { first: Pr
   });
   return {
     first,
+    pid: () => current?.proc.child.pid,
     start,
     stop: async () => {
       await current?.stop();
@@ -74,17 +77,93 @@ function restartable(startFn: () => Promise<Service>): Restartable & { first: Pr
   };
 }
 
-function startControlServer(services: Record<string, Restartable>): Promise<{ url: string; server: Server }> {
+/**
+ * One holder at a time per fault service: a test that stops a shared fault sqld/Redis must not
+ * overlap with another file's test that uses it (vitest runs files in parallel). A lease that
+ * is never released (a crashed test) expires after LEASE_MS.
+ */
+const LEASE_MS = 120_000;
+function leases() {
+  const tails = new Map<string, Promise<void>>();
+  const holders = new Map<string, { id: string; release(): void }>();
+  return {
+    async acquire(name: string): Promise<string> {
+      const prev = tails.get(name) ?? Promise.resolve();
+      let release!: () => void;
+      const done = new Promise<void>((r) => {
+        release = r;
+      });
+      tails.set(
+        name,
+        prev.then(() => done),
+      );
+      await prev;
+      const id = crypto.randomUUID();
+      const timer = setTimeout(release, LEASE_MS);
+      holders.set(name, {
+        id,
+        release: () => {
+          clearTimeout(timer);
+          release();
+        },
+      });
+      return id;
+    },
+    release(name: string, id: string): boolean {
+      const h = holders.get(name);
+      if (h?.id !== id) return false;
+      holders.delete(name);
+      h.release();
+      return true;
+    },
+  };
+}
+
+/** CPU use of a process over `ms`, in percent of one core, from /proc (Linux). */
+async function cpuPercent(pid: number, ms: number): Promise<number> {
+  const ticks = () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100)
+  };
+  const before = ticks();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((ticks() - before) / 100 / (ms / 1000)) * 100;
+}
+
+/**
+ * Loopback control server for tests in workerd, which cannot touch processes:
+ * POST /services/<fault>/(stop|start|lease|release?lease=<id>), GET /services/<name>/cpu?ms=.
+ */
+function startControlServer(
+  services: Record<string, Restartable>,
+  pids: Record<string, () => number | undefined>,
+): Promise<{ url: string; server: Server }> {
+  const lease = leases();
   const server = createHttpServer(async (req, res) => {
-    const m = /^\/services\/([a-z-]+)\/(stop|start)$/.exec(req.url ?? "");
-    const svc = m && services[m[1]!];
-    if (req.method !== "POST" || !m || !svc) {
-      res.writeHead(404).end();
-      return;
-    }
+    const url = new URL(req.url ?? "/", "http://control");
+    const m = /^\/services\/([a-z-]+)\/(stop|start|lease|release|cpu)$/.exec(url.pathname);
+    const [name, action] = m ? [m[1]!, m[2]!] : ["", ""];
     try {
-      await (m[2] === "stop" ? svc.stop() : svc.start());
-      res.writeHead(204).end();
+      if (req.method === "GET" && action === "cpu" && pids[name]?.()) {
+        const ms = Math.min(Number(url.searchParams.get("ms") ?? 1000) || 1000, 10_000);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ percent: await cpuPercent(pids[name]()!, ms) }));
+        return;
+      }
+      const svc = services[name];
+      if (req.method !== "POST" || !svc) {
+        res.writeHead(404).end();
+        return;
+      }
+      if (action === "lease") {
+        res.writeHead(200, { "content-type": "text/plain" }).end(await lease.acquire(name));
+      } else if (action === "release") {
+        res.writeHead(lease.release(name, url.searchParams.get("lease") ?? "") ? 204 : 409).end();
+      } else {
+        await (action === "stop" ? svc.stop() : svc.start());
+        res.writeHead(204).end();
+      }
     } catch (err) {
       res.writeHead(500).end(String(err));
     }
@@ -180,6 +259,8 @@ export default async function setup(project: TestProject) {
       // Tests give each simulated client its own IP; the rate-limit tests set low limits themselves.
       AUTH_RATE_LIMIT: "1000",
       API_RATE_LIMIT: "100000",
+      // X-Petrel-Cost on every response: tests count real database round trips per request.
+      COST_HEADERS: "on",
       OAUTH_PROVIDERS: JSON.stringify([
         {
           id: "oidc",
@@ -219,7 +300,10 @@ export default async function setup(project: TestProject) {
       () => worker.stop(),
     );
 
-    const control = await startControlServer({ "fault-sqld": faultSqld, "fault-redis": faultRedis });
+    const control = await startControlServer(
+      { "fault-sqld": faultSqld, "fault-redis": faultRedis },
+      { sqld: () => sqld.proc.child.pid, "fault-sqld": () => faultSqld.pid() },
+    );
     cleanups.push(() => new Promise((r) => control.server.close(r)));
 
     project.provide("bindings", bindings);
