@@ -19,7 +19,7 @@ async function call(ctx: BenchContext, path: string, token: string, init: Reques
 }
 
 /** A user with an org and a public room holding `messages` messages. */
-async function roomWithMessages(ctx: BenchContext, messages: number) {
+export async function roomWithMessages(ctx: BenchContext, messages: number) {
   const u = await register(ctx, "room");
   const org = await call(ctx, "/v1/orgs", u.accessToken, {
     method: "POST",

@@ -42,6 +42,13 @@ function fire(url: string, req: AutocannonRequest, opts: { connections: number; 
 export async function runScenario(ctx: BenchContext, s: Scenario, opts: LoadOptions): Promise<Row> {
   const base = { name: s.name, method: s.method, path: s.path };
   let prepared: Prepared | undefined;
+  if (s.run) {
+    try {
+      return { ...base, status: "ok", ...(await s.run(ctx, opts)) };
+    } catch (err) {
+      return { ...base, status: "failed", note: err instanceof Error ? err.message : String(err) };
+    }
+  }
   try {
     prepared = await s.setup?.(ctx);
     const req = resolveRequest(s, prepared);

@@ -16,7 +16,9 @@
  */
 import type { AutocannonRequest } from "autocannon";
 import { cacheScenarios } from "./cache-scenarios.ts";
+import { dbBaselines } from "./db-baselines.ts";
 import { identityScenarios } from "./identity-scenarios.ts";
+import type { LoadOptions, Row } from "./load.ts";
 import type { BenchServices } from "./services.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -54,6 +56,8 @@ export interface Scenario {
   /** A 404 on the probe means "not implemented yet": report the row as missing. */
   optional?: boolean;
   setup?: (ctx: BenchContext) => Promise<Prepared | undefined>;
+  /** A baseline measured without the Worker (e.g. straight to sqld): replaces setup, probe and autocannon. */
+  run?: (ctx: BenchContext, opts: LoadOptions) => Promise<Partial<Row>>;
 }
 
 /** Ratios are relative to the first of these that was measured (`bare` until it exists, then `health`). */
@@ -74,7 +78,10 @@ export const scenarios: Scenario[] = [
     description: "Liveness through the full middleware stack; touches no dependency",
   },
   ...identityScenarios,
-  ...cacheScenarios, // keep last among HTTP rows: me-redis-down stops and restarts redis-server
+  ...cacheScenarios.filter((s) => s.name !== "me-redis-down"),
+  ...dbBaselines, // next to messages-post: the database's own ceiling on this machine
+  // Last among HTTP rows: it stops and restarts redis-server.
+  ...cacheScenarios.filter((s) => s.name === "me-redis-down"),
 ];
 
 /** The request a scenario sends, after its setup: static fields overridden by what setup returned. */

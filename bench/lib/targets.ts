@@ -19,6 +19,8 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
   const bypass = ok(rows, "me-nocache");
   const express = ok(rows, "express-me");
   const down = ok(rows, "me-redis-down");
+  const post = ok(rows, "messages-post");
+  const dbWrite = ok(rows, "db-write");
   const checks: TargetCheck[] = [];
   const add = (target: string, parts: Array<Row | undefined>, f: () => [string, boolean]) => {
     if (parts.some((p) => !p)) checks.push({ target, measured: "not measured", met: null });
@@ -46,6 +48,10 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
   add("cache hit ≥ 3× req/s of the bypassed request", [hit, bypass], () => {
     const r = hit!.rps! / bypass!.rps!;
     return [`${r.toFixed(2)}× (${hit!.rps} vs ${bypass!.rps})`, r >= 3];
+  });
+  add("POST message ≥ 70% of the raw db-write batch (the database's ceiling)", [post, dbWrite], () => {
+    const r = post!.rps! / dbWrite!.rps!;
+    return [`${pct(r)} (${post!.rps} vs ${dbWrite!.rps})`, r >= 0.7];
   });
   add("Redis stopped: 0 non-2xx on the cached route", [down], () => [
     `${down!.non2xx} non-2xx, ${down!.errors} errors of ${down!.total}`,
