@@ -255,10 +255,13 @@ export default class ChatServer implements Party.Server {
     }
   }
 
-  /** API pushes (service credential checked in onBeforeRequest), logged with the API's request id. */
+  /**
+   * API pushes (service credential checked in onBeforeRequest), logged with the API's request id.
+   * GET is the credential-free liveness answer (scripts/lib/stack.ts, /ready): the same for every
+   * room, so it says nothing about who is connected where.
+   */
   async onRequest(req: Party.Request) {
-    if (req.method === "GET")
-      return json({ ok: true, room: this.room.id, connections: this.presence().length });
+    if (req.method === "GET") return json({ ok: true });
     const requestId = requestIdOf(req);
     try {
       return await this.push(req, requestId);
