@@ -151,6 +151,7 @@ async function main(): Promise<number> {
       // Measure work, not refusals: the load client is one IP hammering auth routes.
       AUTH_RATE_LIMIT: "100000000",
       API_RATE_LIMIT: "100000000",
+      READY_RATE_LIMIT: "100000000",
       // The files scenario declares a 10 MiB file per round.
       FILES_MAX_BYTES: String(64 * 1024 * 1024),
       FILES_QUOTA_BYTES: String(2 ** 40),

@@ -1,4 +1,5 @@
 import type * as Party from "partykit/server";
+import { isTextIssue } from "../src/lib/text.ts";
 import {
   type ClientFrame,
   ClientFrameSchema,
@@ -93,9 +94,11 @@ export default class ChatServer implements Party.Server {
     const parsed = ClientFrameSchema.safeParse(data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
+      // Text the API would refuse to store (src/lib/text.ts) gets the API's own code for it.
+      const text = parsed.error.issues.some(isTextIssue);
       return send(conn, {
         type: "error",
-        code: "invalid_frame",
+        code: text ? "validation_failed" : "invalid_frame",
         message: `${issue?.path.join(".") || "type"}: ${issue?.message ?? "invalid"}`,
       });
     }
@@ -252,10 +255,13 @@ export default class ChatServer implements Party.Server {
     }
   }
 
-  /** API pushes (service credential checked in onBeforeRequest), logged with the API's request id. */
+  /**
+   * API pushes (service credential checked in onBeforeRequest), logged with the API's request id.
+   * GET is the credential-free liveness answer (scripts/lib/stack.ts, /ready): the same for every
+   * room, so it says nothing about who is connected where.
+   */
   async onRequest(req: Party.Request) {
-    if (req.method === "GET")
-      return json({ ok: true, room: this.room.id, connections: this.presence().length });
+    if (req.method === "GET") return json({ ok: true });
     const requestId = requestIdOf(req);
     try {
       return await this.push(req, requestId);

@@ -67,6 +67,8 @@ export const ConfigSchema = z.object({
   AUTH_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
   API_RATE_LIMIT: intFrom(600, 1, 100_000_000),
   API_RATE_WINDOW_SECONDS: intFrom(60, 1, 3600),
+  /** GET /ready calls per minute per client IP. */
+  READY_RATE_LIMIT: intFrom(60, 1, 100_000_000),
   /** Read cache (src/adapters/cache.ts): Redis TTLs per namespace (s), the per-isolate memory tier
    * (entries, TTL in ms: how stale another isolate's copy may be after a write), and how long an
    * isolate skips Redis after it failed (ms). */

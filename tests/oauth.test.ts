@@ -316,6 +316,16 @@ describe("OAuth sign-in and linking", () => {
     expect(refused.some((r) => r.metadata?.reason === "email_unverified")).toBe(true);
   });
 
+  it("stores a provider's display name as well-formed single-line text, and refuses an ill-formed email", async () => {
+    // 99 letters + a surrogate pair: a plain 100-unit cut would leave a lone surrogate.
+    const name = `Lone\ud800 ctl\u0007\nname ${"x".repeat(83)}🦜`;
+    const body = await signInTokens(fresh({ name }));
+    expect(body.user.name).toBe(`Lone\ufffd ctl  name ${"x".repeat(83)}`);
+    const emailIdentity = fresh();
+    const refused = await signIn({ ...emailIdentity, email: `x\udc00${emailIdentity.email}` });
+    expect(refused.get("error")).toBe("invalid_token");
+  });
+
   it("refuses an identity without an email", async () => {
     expect((await signIn(fresh({ email: undefined }))).get("error")).toBe("email_required");
   });

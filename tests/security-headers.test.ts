@@ -188,6 +188,21 @@ describe("JSON shape limits and prototype keys", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it("refuses a lone surrogate in any string or key, before the route's schema", async () => {
+    // /dev/echo's own schema is a plain z.string(): only the guard can refuse these.
+    const bodies = [
+      ['{"message":"x\\ud800"}', "message"],
+      ['{"message":"x","a":[{"b":"\\udc00"}]}', "a.0.b"],
+      ['{"message":"x","\\ud83d":1}', "\ufffd"],
+    ] as const;
+    for (const [body, path] of bodies) {
+      const problem = await expectProblem(await echo(body), 400, "validation_failed");
+      expect(problem.errors, body).toEqual([{ path, message: expect.stringContaining("well-formed") }]);
+    }
+    // A surrogate pair is one well-formed character.
+    expect(await (await echo('{"message":"\\ud83e\\udd9c"}')).json()).toEqual({ message: "🦜" });
+  });
+
   it("a JSON route refuses other media types with 415, whatever the body says", async () => {
     const login = JSON.stringify({ email: "a@example.test", password: "x" });
     for (const type of [

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { apiWithEnv, eventually, jsonBody, settled } from "./helpers/api.ts";
 import { failingTrigger } from "./helpers/faults.ts";
+import { createOrg, insertInvitation } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
 import { rawSocket, roomFixture, ticketFor, until } from "./helpers/realtime.ts";
 import { bearer, PASSWORD, registerUser } from "./helpers/users.ts";
@@ -159,6 +160,40 @@ describe("Sentry: what is reported", () => {
     const res = await apiWithEnv({ SENTRY_DSN: "" }, "/dev/boom", { headers: { "x-request-id": requestId } });
     await expectProblem(res, 500, "internal"); // apiWithEnv: its deferred work has finished
     expect(await envelopesWith(requestId)).toEqual([]);
+  });
+});
+
+describe("Sentry and logs never carry an invitation token", () => {
+  it("a failed accept: the token is in no part of the envelope and in no log line", async () => {
+    const owner = await registerUser();
+    const invitee = await registerUser();
+    const org = await createOrg(owner);
+    const { token } = await insertInvitation(org.id, invitee.email, "member");
+    const trigger = await failingTrigger("memberships", "insert", `$row.user_id = '${invitee.id}'`);
+    const requestId = `sentry-invite-${crypto.randomUUID()}`;
+    const lines: string[] = [];
+    const spies = (["log", "info", "warn", "error"] as const).map((m) =>
+      vi
+        .spyOn(console, m)
+        .mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" "))),
+    );
+    try {
+      // At info level (tests log at warn), so the access log line is written too.
+      const res = await apiWithEnv({ LOG_LEVEL: "info" }, `/v1/invitations/${token}/accept`, {
+        method: "POST",
+        ...bearer(invitee.accessToken, { "x-request-id": requestId }),
+      });
+      await expectProblem(res, 500, "internal");
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      await trigger.drop();
+    }
+    const [envelope] = await exactly(requestId, 1);
+    expect(envelope!.raw.includes(token), "the envelope contains the token").toBe(false);
+    expect(envelope!.raw).toContain("/v1/invitations/[Filtered]/accept");
+    const logged = lines.filter((l) => l.includes(requestId));
+    expect(logged.some((l) => l.includes('"msg":"request"'))).toBe(true); // the access log line
+    expect(logged.filter((l) => l.includes(token))).toEqual([]);
   });
 });
 

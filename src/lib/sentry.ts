@@ -13,12 +13,18 @@ export type SentryContext = NonNullable<ConstructorParameters<typeof Toucan>[0][
 /** Keys whose values never leave the process, at any depth (bodies, extras, contexts). */
 const SECRET_KEYS =
   /pass(word)?|token|secret|authorization|cookie|^code$|ticket|email|session|jwt|credential/i;
+// The token segment of /v1/invitations/<token>/accept, wherever a URL or route name is written.
+const INVITATION_TOKEN_IN_PATH = /(?<=\/invitations\/)[^/?#\s"'\\]+(?=\/accept\b)/g;
+
 /** Values that look like credentials, wherever they appear (messages included). */
 const SECRET_VALUES: RegExp[] = [
   /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g, // JWTs (access tokens, tickets)
   /\b(Bearer|Basic)\s+[\w.~+/=-]+/gi,
   /[\w.+-]+@[\w-]+(\.[\w-]+)+/g, // email addresses
   /\b[0-9a-f]{8}-[0-9a-f-]{27}\.\d+\.[\w-]{20,}/g, // refresh tokens: <session>.<generation>.<secret>
+  // Invitation tokens travel in a path (/v1/invitations/<token>/accept): request url, transaction
+  // name, breadcrumbs and messages all carry it.
+  INVITATION_TOKEN_IN_PATH,
 ];
 /** Query parameters that may be reported; every other one is dropped. */
 const SAFE_QUERY = /^(limit|afterSeq|beforeSeq|unread|cursor|actorId|action)$/;

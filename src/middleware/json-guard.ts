@@ -9,7 +9,10 @@ import { ApiError } from "../lib/errors.ts";
  * - shape limits: nesting deeper than MAX_JSON_DEPTH or more than MAX_JSON_KEYS object keys in
  *   one document is a 400, checked before the document is walked by anything recursive;
  * - `__proto__`, `constructor` and `prototype` keys are refused (400) anywhere in the document,
- *   so no later merge (Object.assign, a library's deep merge) can ever reach a prototype.
+ *   so no later merge (Object.assign, a library's deep merge) can ever reach a prototype;
+ * - a string or key with a lone UTF-16 surrogate (`"\ud800"`) is refused (400): defence in
+ *   depth behind the schemas' text rules (src/lib/text.ts), so a route that forgot them still
+ *   never hands sqld text it cannot deserialize.
  * Malformed JSON is left to the route's validator, which answers 400 with the same envelope.
  */
 export const MAX_JSON_DEPTH = 16;
@@ -66,10 +69,14 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 
 type Violation = { path: string; message: string };
 
-/** Count keys and find forbidden ones; depth is already bounded, so recursion is safe. */
+const ILL_FORMED = "must be well-formed Unicode (no lone surrogates)";
+
+/** Count keys, find forbidden keys and ill-formed text; depth is already bounded, so recursion is safe. */
 export function inspectJson(value: unknown, maxKeys: number): Violation | undefined {
   let keys = 0;
   const walk = (v: unknown, path: string[]): Violation | undefined => {
+    if (typeof v === "string")
+      return v.isWellFormed() ? undefined : { path: path.join(".") || "(root)", message: ILL_FORMED };
     if (v === null || typeof v !== "object") return undefined;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
@@ -82,6 +89,7 @@ export function inspectJson(value: unknown, maxKeys: number): Violation | undefi
       const here = [...path, key];
       if (FORBIDDEN_KEYS.has(key))
         return { path: here.join("."), message: `the key "${key}" is not allowed` };
+      if (!key.isWellFormed()) return { path: here.join(".").toWellFormed(), message: ILL_FORMED };
       if (++keys > maxKeys) return { path: "(root)", message: `more than ${maxKeys} keys` };
       const found = walk((v as Record<string, unknown>)[key], here);
       if (found) return found;

@@ -174,3 +174,16 @@ export const authIpRateLimit = () =>
     key: (c) => ipKey(c),
     onStoreFailure: "closed",
   });
+
+/**
+ * GET /ready reaches every dependency on each call: per IP, so nobody turns it into a load
+ * amplifier. Fails open: a Redis outage is what /ready must be able to report.
+ */
+export const readyRateLimit = () =>
+  rateLimit({
+    name: "ready",
+    limit: (c) => c.READY_RATE_LIMIT,
+    windowSeconds: () => 60,
+    key: (c) => ipKey(c),
+    onStoreFailure: "open",
+  });

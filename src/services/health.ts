@@ -4,11 +4,12 @@ import type { Services } from "./container.ts";
 export interface Check {
   ok: boolean;
   latencyMs: number;
-  error?: string;
   mode?: string;
 }
+/** A check and, when it failed, why: the reason is for the log only, never for the answer. */
+type Timed = Check & { error?: string };
 
-async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Check> {
+async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Timed> {
   const start = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -28,14 +29,25 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Che
   }
 }
 
+/**
+ * The readiness report (safe to show anyone: up or down and how fast) and, apart, the failure
+ * reasons, which carry hosts, ports and driver messages and so belong in the log only.
+ */
 export async function checkReadiness(services: Services, timeoutMs: number) {
-  const [database, cache, storage, realtime] = await Promise.all([
+  const timings = await Promise.all([
     timed(() => services.database.client.execute("select 1"), timeoutMs),
     timed(() => services.kv.ping(), timeoutMs),
     timed(() => services.storage.head("__ready__"), timeoutMs),
     timed(() => services.realtime.ping(), timeoutMs),
   ]);
+  const failures: Record<string, string> = {};
+  const [database, cache, storage, realtime] = timings.map(({ error, ...check }, i) => {
+    if (error !== undefined) failures[DEPENDENCIES[i]!] = error;
+    return check as Check;
+  }) as [Check, Check, Check, Check];
   cache.mode = services.kv.kind;
   const status = !database.ok ? "down" : cache.ok && storage.ok && realtime.ok ? "ok" : "degraded";
-  return { status, checks: { database, cache, storage, realtime } } as const;
+  return { report: { status, checks: { database, cache, storage, realtime } } as const, failures };
 }
+
+const DEPENDENCIES = ["database", "cache", "storage", "realtime"] as const;

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, type JWTPayload, errors as jose, jwtVerify } from "
 import { z } from "zod";
 import { ConfigError } from "../config.ts";
 import { DependencyError } from "../lib/errors.ts";
+import { storableLine, textProblem } from "../lib/text.ts";
 
 /**
  * OAuth 2 / OpenID Connect providers, configured by OAUTH_PROVIDERS. A generic OIDC provider is
@@ -318,12 +319,22 @@ async function oidcIdentity(
       throw new OAuthFlowError("invalid_token", "userinfo subject mismatch");
     claims = { ...info, sub };
   }
-  return {
+  return checkedIdentity({
     subject: sub,
     email: claimString(claims.email),
     emailVerified: claimTrue(claims.email_verified),
     name: claimString(claims.name),
-  };
+  });
+}
+
+/**
+ * Provider text is stored (users, oauth_accounts) and looked up: a subject or email that is not
+ * well-formed single-line text is refused; a display name is made storable (src/lib/text.ts).
+ */
+function checkedIdentity(id: OAuthIdentity): OAuthIdentity {
+  if (textProblem(id.subject, "line") || (id.email !== null && textProblem(id.email, "line")))
+    throw new OAuthFlowError("invalid_token", "the provider sent a subject or email that is not plain text");
+  return { ...id, name: id.name === null ? null : (storableLine(id.name, 100) ?? null) };
 }
 
 const GitHubUserSchema = z.object({ id: z.number().int(), login: z.string(), name: z.string().nullish() });
@@ -351,12 +362,12 @@ async function githubIdentity(p: ProviderConfig, accessToken: string): Promise<O
     );
   }
   const primary = e.data.find((x) => x.primary);
-  return {
+  return checkedIdentity({
     subject: String(u.data.id),
     email: primary?.email ?? null,
     emailVerified: primary?.verified === true,
     name: u.data.name ?? u.data.login,
-  };
+  });
 }
 
 /** Redeem the authorization code (with the PKCE verifier) and read who signed in. */

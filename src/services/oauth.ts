@@ -3,6 +3,7 @@ import { oauthAccounts, oauthGrants, users } from "../db/schema.ts";
 import { randomToken, sha256, timingSafeEqual } from "../lib/crypto.ts";
 import { ApiError } from "../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
+import { storableLine } from "../lib/text.ts";
 import { type AuthResult, startSession } from "./accounts.ts";
 import { audit, auditInsert } from "./audit.ts";
 import { dep, invalidate } from "./cache-keys.ts";
@@ -208,7 +209,8 @@ async function linkExisting(ctx: ServiceContext, p: ProviderConfig, id: OAuthIde
 
 async function createUser(ctx: ServiceContext, p: ProviderConfig, id: OAuthIdentity, email: string) {
   const userId = uuidv7();
-  const name = (id.name ?? email.split("@")[0]!).slice(0, 100);
+  // Provider names were made storable in oauth-providers.ts; the email fallback is cut the same way.
+  const name = id.name ?? storableLine(email.split("@")[0]!, 100) ?? "user";
   let handle = handleFromName(name);
   for (let attempt = 0; ; attempt++) {
     try {

@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
+import { text } from "../lib/text.ts";
 
 export const REALTIME_AUDIENCE = "petrel-realtime";
 export const TICKET_TYP = "rt+jwt";
@@ -38,7 +39,7 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
     .object({
       type: z.literal("message"),
       clientId: z.uuid(),
-      body: z.string().min(1).max(4000),
+      body: text({ max: 4000 }),
       attachments: z.array(Id).max(10).optional(),
     })
     .strict(),

@@ -4,10 +4,13 @@
  * Each generated request starts from a valid-looking one (schema-conforming body, the
  * fixture's ids, a good credential) and breaks exactly one thing that the route must refuse:
  * a body field, the body as a whole, a path id, a query value, the credential or the method.
+ * Body text is full Unicode (tests/helpers/fuzz-text.ts); every string field is also sent with a
+ * lone surrogate and with a control character, which no stored text may carry.
  * Mutations are chosen so that the request can never be valid, which is what lets the test
  * demand "4xx, and not a row written".
  */
 import fc from "fast-check";
+import { controlText, illFormedText } from "./fuzz-text.ts";
 import {
   breaksConstraint,
   type Operation,
@@ -86,6 +89,8 @@ const BAD_IDS = fc.oneof(
     "%00",
     "'%20OR%201=1--",
     "%F0%9F%A6%9C",
+    "%ED%A0%80", // a lone surrogate, WTF-8 encoded
+    "%C0%AE", // an overlong "."
   ),
   fc.uuid({ version: 4 }).map((u) => `${u}%0A`),
   fc.uuid({ version: 4 }).map((u) => `${u.slice(0, -1)}g`),
@@ -161,6 +166,14 @@ function bodyKinds(schema: Schema, make: Make, limit: number): fc.Arbitrary<Fuzz
     if (typesOf(field).length > 0) kinds.push(send(`wrong type: ${name}`, withField(name, wrongType(field))));
     const broken = breaksConstraint(field);
     if (broken) kinds.push(send(`constraint: ${name}`, withField(name, broken)));
+    // Every string, whatever its pattern or enum, must be well-formed Unicode; only secrets
+    // (passwords, never stored as sent) may carry control characters.
+    const items = field.items && typesOf(field.items).includes("string");
+    if (!typesOf(field).includes("string") && !items) continue;
+    const wrap = (a: fc.Arbitrary<string>) => (items ? a.map((v) => [v]) : a);
+    kinds.push(send(`ill-formed text: ${name}`, withField(name, wrap(illFormedText))));
+    if (field.format !== "password")
+      kinds.push(send(`control character: ${name}`, withField(name, wrap(controlText))));
   }
   const proto = fc.constantFrom(
     '"__proto__":{"polluted":"yes"}',

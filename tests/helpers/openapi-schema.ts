@@ -5,6 +5,7 @@
  * emits (objects, arrays, strings with patterns and lengths, numbers with bounds, enums, anyOf).
  */
 import fc from "fast-check";
+import { wellFormedText } from "./fuzz-text.ts";
 
 export interface Schema {
   $ref?: string;
@@ -124,8 +125,8 @@ export function valid(s: Schema, name = ""): fc.Arbitrary<unknown> {
   if (s.format === "uuid") return fc.uuid({ version: 4 });
   if (s.pattern) return fc.stringMatching(new RegExp(s.pattern));
   if (/email/i.test(name)) return fc.stringMatching(/^[a-z0-9]{1,20}$/).map((l) => `fz-${l}@fuzz.invalid`);
-  const min = s.minLength ?? 0;
-  return fc.string({ minLength: min, maxLength: Math.max(min, Math.min(s.maxLength ?? 40, 40)) });
+  // Full Unicode (every plane, composite graphemes), not only printable ASCII.
+  return wellFormedText(s.minLength ?? 0, s.maxLength ?? 40);
 }
 
 const ANY_JSON = fc.oneof(

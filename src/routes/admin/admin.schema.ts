@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
+import { name } from "../../lib/text.ts";
 import { UserSchema } from "../auth/auth.schema.ts";
 import { IdPageQuerySchema } from "../orgs/orgs.schema.ts";
 
@@ -10,7 +11,7 @@ export const AdminUserSchema = UserSchema.extend({
 }).openapi("AdminUser");
 
 export const AdminUsersQuerySchema = IdPageQuerySchema.extend({
-  q: z.string().trim().min(1).max(100).optional().openapi({
+  q: name({ max: 100 }).optional().openapi({
     description:
       "Prefix of the email, the handle, the name or a word of the name (case-insensitive for ASCII)",
     example: "ada",

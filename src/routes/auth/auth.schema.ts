@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
+import { line, name, secret } from "../../lib/text.ts";
 
 export const EmailSchema = z
   .string()
@@ -11,9 +12,15 @@ export const HandleSchema = z
   .string()
   .regex(/^[a-z0-9_]{3,30}$/, "3 to 30 characters: a-z, 0-9 and _")
   .openapi({ example: "ada_l" });
-export const NameSchema = z.string().trim().min(1).max(100).openapi({ example: "Ada Lovelace" });
+export const NameSchema = name({ max: 100 }).openapi({
+  example: "Ada Lovelace",
+  description: "Trimmed; well-formed Unicode without control characters or line breaks",
+});
 /** Strength is checked by the service (10..128 characters); the schema only bounds the size. */
-const PasswordSchema = z.string().min(1).max(1024).openapi({ example: "correct horse battery staple" });
+export const PasswordSchema = secret({ max: 1024 }).openapi({
+  format: "password",
+  example: "correct horse battery staple",
+});
 
 export const UserSchema = z
   .object({
@@ -36,18 +43,18 @@ export const LoginBodySchema = z
   .strict()
   .openapi("LoginBody");
 export const RefreshBodySchema = z
-  .object({ refreshToken: z.string().min(1).max(200).optional() })
+  .object({ refreshToken: line({ max: 200 }).optional() })
   .strict()
   .openapi("RefreshBody", {
     description: "Omit `refreshToken` when the refresh cookie carries it (cookie flow).",
   });
 export const TokenBodySchema = z
-  .object({ token: z.string().min(1).max(200) })
+  .object({ token: line({ max: 200 }) })
   .strict()
   .openapi("TokenBody");
 export const ForgotBodySchema = z.object({ email: EmailSchema }).strict().openapi("ForgotPasswordBody");
 export const ResetBodySchema = z
-  .object({ token: z.string().min(1).max(200), password: PasswordSchema })
+  .object({ token: line({ max: 200 }), password: PasswordSchema })
   .strict()
   .openapi("ResetPasswordBody");
 

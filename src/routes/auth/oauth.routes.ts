@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { line } from "../../lib/text.ts";
 import { authIpRateLimit } from "../../middleware/rate-limit.ts";
 import * as oauth from "../../services/oauth.ts";
 import { svc } from "../context.ts";
@@ -39,11 +40,7 @@ const CallbackQuerySchema = z.object({
 });
 const ExchangeBodySchema = z
   .object({
-    code: z
-      .string()
-      .min(1)
-      .max(200)
-      .openapi({ description: "The one-time `code` from the app callback URL" }),
+    code: line({ max: 200 }).openapi({ description: "The one-time `code` from the app callback URL" }),
   })
   .strict()
   .openapi("OAuthExchangeBody");

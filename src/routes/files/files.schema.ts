@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
+import { line } from "../../lib/text.ts";
 import { filenameProblem } from "../../services/file-types.ts";
 
 export const FileSchema = z
@@ -26,10 +27,7 @@ export const FileSchema = z
   })
   .openapi("File");
 
-const Filename = z
-  .string()
-  .min(1)
-  .max(255)
+const Filename = line({ max: 255 })
   .superRefine((name, ctx) => {
     const problem = filenameProblem(name);
     if (problem) ctx.addIssue({ code: "custom", message: problem });

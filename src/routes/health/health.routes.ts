@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/openapi.ts";
+import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { readyRateLimit } from "../../middleware/rate-limit.ts";
 import { checkReadiness } from "../../services/health.ts";
 
 const CheckSchema = z
   .object({
     ok: z.boolean(),
     latencyMs: z.number(),
-    error: z.string().optional(),
     mode: z.string().optional(),
   })
   .openapi("DependencyCheck");
@@ -43,13 +43,16 @@ const ready = createRoute({
   summary: "Readiness",
   description:
     "Checks every dependency with a timeout. 200 unless the database is down (503); " +
-    "`degraded` when the cache, storage or realtime is down.",
+    "`degraded` when the cache, storage or realtime is down. Why a check failed is logged, never " +
+    "answered. Rate-limited per client IP (`READY_RATE_LIMIT` per minute): each call reaches every dependency.",
+  middleware: [readyRateLimit()],
   responses: {
     200: {
       description: "Ready (possibly degraded)",
       content: { "application/json": { schema: ReadySchema } },
     },
     503: { description: "The database is down", content: { "application/json": { schema: ReadySchema } } },
+    ...errorResponses(429),
   },
 });
 
@@ -57,6 +60,8 @@ export const healthRoutes = createRouter()
   .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
   .openapi(ready, async (c) => {
     c.header("Cache-Control", "no-store");
-    const report = await checkReadiness(c.var.services, c.var.config.READY_TIMEOUT_MS);
+    const { report, failures } = await checkReadiness(c.var.services, c.var.config.READY_TIMEOUT_MS);
+    for (const [dependency, error] of Object.entries(failures))
+      c.var.log.warn("readiness check failed", { dependency, error });
     return report.status === "down" ? c.json(report, 503) : c.json(report, 200);
   });

@@ -4,6 +4,7 @@ import { rooms, sessions } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
 import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { line } from "../../lib/text.ts";
 import { requireService } from "../../middleware/service-auth.ts";
 import * as messagesService from "../../services/messages.ts";
 import { roomAccess } from "../../services/rooms.ts";
@@ -77,7 +78,7 @@ const check = createRoute({
   summary: "Which of these sessions are no longer valid",
   request: {
     body: {
-      ...json(z.object({ sessionIds: z.array(z.string().max(64)).max(1000) }).strict()),
+      ...json(z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict()),
       required: true,
     },
   },

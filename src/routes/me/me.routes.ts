@@ -9,7 +9,7 @@ import * as accounts from "../../services/accounts.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { listSessions, revokeSessions } from "../../services/sessions.ts";
 import { getUser, toPublicUser } from "../../services/users.ts";
-import { HandleSchema, NameSchema, UserSchema } from "../auth/auth.schema.ts";
+import { HandleSchema, NameSchema, PasswordSchema, UserSchema } from "../auth/auth.schema.ts";
 import { clearRefreshCookie } from "../auth/cookie.ts";
 import { caller, svc } from "../context.ts";
 
@@ -33,7 +33,7 @@ const PatchMeSchema = z
   .strict()
   .openapi("PatchMeBody");
 const ChangePasswordSchema = z
-  .object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) })
+  .object({ currentPassword: PasswordSchema, newPassword: PasswordSchema })
   .strict()
   .openapi("ChangePasswordBody");
 const userOk = {

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ORG_ROLES } from "../../db/schema.ts";
 import { IdSchema } from "../../lib/ids.ts";
 import { PageQuerySchema } from "../../lib/pagination.ts";
+import { name } from "../../lib/text.ts";
 import { EmailSchema } from "../auth/auth.schema.ts";
 
 const Timestamp = z.string().openapi({ format: "date-time" });
@@ -13,7 +14,10 @@ export const SlugSchema = z
   .string()
   .regex(/^[a-z0-9-]{3,50}$/, "3 to 50 characters: a-z, 0-9 and -")
   .openapi({ example: "analytical-engines" });
-export const OrgNameSchema = z.string().trim().min(1).max(100).openapi({ example: "Analytical Engines" });
+export const OrgNameSchema = name({ max: 100 }).openapi({
+  example: "Analytical Engines",
+  description: "Trimmed; well-formed Unicode without control characters or line breaks",
+});
 
 /** Lists whose cursor is the id of the last item of the previous page. */
 export const IdPageQuerySchema = PageQuerySchema.extend({

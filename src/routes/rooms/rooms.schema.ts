@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
+import { name, text } from "../../lib/text.ts";
 
 export const RoomSchema = z
   .object({
@@ -18,7 +19,15 @@ export const RoomSchema = z
   })
   .openapi("Room");
 
-const RoomName = z.string().trim().min(1).max(100).openapi({ example: "general" });
+const RoomName = name({ max: 100 }).openapi({
+  example: "general",
+  description: "Trimmed; well-formed Unicode without control characters or line breaks",
+});
+/** 1..4000 characters; tab and newlines kept, CRLF and CR stored as LF, other controls refused. */
+const MessageBody = text({ max: 4000 }).openapi({
+  description:
+    "Well-formed Unicode. Tabs and newlines are kept; CRLF and a lone CR are stored as LF; other control characters are refused.",
+});
 export const CreateRoomSchema = z
   .object({ name: RoomName, visibility: z.enum(["public", "private"]) })
   .strict()
@@ -50,7 +59,7 @@ export const MessageSchema = z
 
 export const PostMessageSchema = z
   .object({
-    body: z.string().min(1).max(4000),
+    body: MessageBody,
     clientId: z.uuid().openapi({ description: "Idempotency key, scoped to room + author" }),
     attachments: z
       .array(IdSchema)
@@ -60,10 +69,7 @@ export const PostMessageSchema = z
   })
   .strict()
   .openapi("PostMessageBody");
-export const EditMessageSchema = z
-  .object({ body: z.string().min(1).max(4000) })
-  .strict()
-  .openapi("EditMessageBody");
+export const EditMessageSchema = z.object({ body: MessageBody }).strict().openapi("EditMessageBody");
 
 /** seq cursors: digits only (no `1.0` / `+1` aliases). */
 const Seq = z
