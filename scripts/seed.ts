@@ -7,7 +7,7 @@ import { createClient } from "@libsql/client/web";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql/web";
 import * as schema from "../src/db/schema.ts";
-import { hashPassword } from "../src/services/passwords.ts";
+import { hashPassword } from "../src/services/identity/passwords.ts";
 
 export const DEMO_PASSWORD = "petrel-demo-passphrase";
 const id = (n: number) => `00000000-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;

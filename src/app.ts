@@ -1,6 +1,6 @@
 import { bodyLimit } from "hono/body-limit";
+import { createRouter } from "./http/openapi.ts";
 import { ApiError } from "./lib/errors.ts";
-import { createRouter } from "./lib/openapi.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { onError, onNotFound } from "./middleware/error-handler.ts";

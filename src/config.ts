@@ -86,7 +86,7 @@ export const ConfigSchema = z.object({
   /** Files: declared-size limit and per-user quota (bytes; pending uploads count), allowed types. */
   FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 5 * 1024 ** 3),
   FILES_QUOTA_BYTES: intFrom(1024 ** 3, 0, 2 ** 50),
-  /** Only types with a content check in src/services/file-types.ts can be allowed; others are refused. */
+  /** Only types with a content check in src/services/files/file-types.ts can be allowed; others are refused. */
   FILES_ALLOWED_TYPES: csv.default([
     "image/png",
     "image/jpeg",

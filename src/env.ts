@@ -1,9 +1,9 @@
 import type { Toucan } from "toucan-js";
 import type { Config } from "./config.ts";
+import type { Services } from "./context/container.ts";
 import type { OrgRole } from "./db/schema.ts";
 import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
-import type { Services } from "./services/container.ts";
 
 /**
  * Bindings as `wrangler types` generates them (src/worker-configuration.d.ts, `npm run cf-typegen`).

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { users } from "../src/db/schema.ts";
-import { hashPassword, verifyPassword } from "../src/services/passwords.ts";
+import { hashPassword, verifyPassword } from "../src/services/identity/passwords.ts";
 import { apiWithEnv, jsonBody } from "./helpers/api.ts";
 import { testDb } from "./helpers/db.ts";
 import { PASSWORD, randomIp, registerUser } from "./helpers/users.ts";

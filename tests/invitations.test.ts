@@ -4,7 +4,7 @@ import type { Config } from "../src/config.ts";
 import { invitations } from "../src/db/schema.ts";
 import { sha256 } from "../src/lib/crypto.ts";
 import { createLogger } from "../src/lib/log.ts";
-import { createInvitation } from "../src/services/invitations.ts";
+import { createInvitation } from "../src/services/orgs/invitations.ts";
 import { api } from "./helpers/api.ts";
 import {
   addMember,

@@ -1,10 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import type { MockIdentity } from "../scripts/lib/oidc-server.ts";
+import { getProviders } from "../src/adapters/oauth-providers.ts";
 import { getDatabase } from "../src/db/client.ts";
 import { auditLog, oauthAccounts, oauthGrants, users } from "../src/db/schema.ts";
 import { randomToken, sha256 } from "../src/lib/crypto.ts";
-import { getProviders } from "../src/services/oauth-providers.ts";
 import { api, apiWithEnv, jsonBody } from "./helpers/api.ts";
 import { expectProblem } from "./helpers/problem.ts";
 import { bearer, login, randomIp, registerUser } from "./helpers/users.ts";

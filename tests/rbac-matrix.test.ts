@@ -7,7 +7,7 @@ import {
   ORG_ROLES,
   type OrgAction,
   type OrgRole,
-} from "../src/services/rbac.ts";
+} from "../src/services/orgs/rbac.ts";
 import { api } from "./helpers/api.ts";
 import { insertInvitation, insertOrg } from "./helpers/orgs.ts";
 import { cells, exercised, type RouteSpec, runRoleMatrix, type World } from "./helpers/role-matrix.ts";

@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError, type ErrorCode } from "../lib/errors.ts";
-import { isSessionRevoked } from "../services/revocation.ts";
-import { verifyAccessToken } from "../services/tokens.ts";
+import { isSessionRevoked } from "../services/identity/revocation.ts";
+import { verifyAccessToken } from "../services/identity/tokens.ts";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 

@@ -4,7 +4,7 @@ import type { CacheKey } from "../adapters/cache.ts";
 import type { AppEnv } from "../env.ts";
 import { sha256 } from "../lib/crypto.ts";
 import { errorFields } from "../lib/log.ts";
-import { keyRing } from "../services/tokens.ts";
+import { keyRing } from "../services/identity/tokens.ts";
 
 /**
  * HTTP caching. User-dependent reads go through the read cache (`cachedJson`): strong ETag,

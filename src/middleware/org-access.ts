@@ -3,8 +3,8 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { ID_PATTERN } from "../lib/ids.ts";
-import { findMembership } from "../services/orgs.ts";
-import { can, isOrgAction, type OrgAction, type OrgRole } from "../services/rbac.ts";
+import { findMembership } from "../services/orgs/orgs.ts";
+import { can, isOrgAction, type OrgAction, type OrgRole } from "../services/orgs/rbac.ts";
 
 /**
  * Authorise an org-scoped route (`:orgId` in the path) against the permission table.

@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { getConfig } from "../config.ts";
+import { createServices } from "../context/container.ts";
 import type { AppEnv } from "../env.ts";
 import { createLogger } from "../lib/log.ts";
 import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
-import { createServices } from "../services/container.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
+import { getProviders } from "../adapters/oauth-providers.ts";
 import type { Config } from "../config.ts";
 import type { AppEnv } from "../env.ts";
-import { getProviders } from "../services/oauth-providers.ts";
 
 /**
  * The web client's Content-Security-Policy: its own scripts and styles only (no inline code),

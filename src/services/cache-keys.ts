@@ -1,13 +1,13 @@
 import { eq } from "drizzle-orm";
 import type { CacheKey } from "../adapters/cache.ts";
 import type { Config } from "../config.ts";
+import type { ServiceContext } from "../context/service-context.ts";
 import { messages, rooms } from "../db/schema.ts";
-import type { ServiceContext } from "./context.ts";
-import type { listMessages } from "./messages.ts";
-import type { OrgView } from "./orgs.ts";
-import type { OrgRole } from "./rbac.ts";
-import type { RoomView } from "./rooms.ts";
-import type { PublicUser } from "./users.ts";
+import type { PublicUser } from "./identity/users.ts";
+import type { OrgView } from "./orgs/orgs.ts";
+import type { OrgRole } from "./orgs/rbac.ts";
+import type { listMessages } from "./rooms/messages.ts";
+import type { RoomView } from "./rooms/rooms.ts";
 
 /**
  * What the hot reads are cached under, and which writes make them stale. Each cached document

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { FileView } from "../../src/services/files.ts";
+import type { FileView } from "../../src/services/files/files.ts";
 import { api, apiWithEnv, jsonBody } from "./api.ts";
 import { bearer, type TestUser } from "./users.ts";
 

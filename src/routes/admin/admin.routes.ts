@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth, requireGlobalAdmin } from "../../middleware/authenticate.ts";
-import * as admin from "../../services/admin.ts";
-import { caller, svc } from "../context.ts";
+import * as admin from "../../services/ops/admin.ts";
 import {
   AdminUserSchema,
   AdminUsersQuerySchema,

@@ -2,15 +2,15 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../../env.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
 import { authIpRateLimit, rateLimit } from "../../middleware/rate-limit.ts";
-import * as accounts from "../../services/accounts.ts";
-import { refresh } from "../../services/sessions.ts";
-import { getUser, toPublicUser } from "../../services/users.ts";
-import { caller, svc } from "../context.ts";
+import * as accounts from "../../services/identity/accounts.ts";
+import { refresh } from "../../services/identity/sessions.ts";
+import { getUser, toPublicUser } from "../../services/identity/users.ts";
 import {
   AuthModeHeaderSchema,
   AuthResponseSchema,

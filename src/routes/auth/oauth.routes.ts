@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { line } from "../../lib/text.ts";
 import { authIpRateLimit } from "../../middleware/rate-limit.ts";
-import * as oauth from "../../services/oauth.ts";
-import { svc } from "../context.ts";
+import * as oauth from "../../services/identity/oauth.ts";
 import { AuthModeHeaderSchema, AuthResponseSchema } from "./auth.schema.ts";
 import { authResponse, cookieModeCsrf } from "./cookie.ts";
 

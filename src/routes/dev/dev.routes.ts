@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { devOutbox } from "../../db/schema.ts";
 import type { AppEnv } from "../../env.ts";
+import { validate } from "../../http/validate.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { validate } from "../../lib/validate.ts";
 
 /** Development and test helpers. Mounted only when ENVIRONMENT is development or test. */
 export const devRoutes = new Hono<AppEnv>()

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../env.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { rateLimit } from "../../middleware/rate-limit.ts";
-import * as filesService from "../../services/files.ts";
-import { openContent, receiveContent } from "../../services/files-content.ts";
-import { caller, svc } from "../context.ts";
+import * as filesService from "../../services/files/files.ts";
+import { openContent, receiveContent } from "../../services/files/files-content.ts";
 import {
   CreatedFileSchema,
   CreateFileSchema,

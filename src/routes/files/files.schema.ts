@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
 import { line } from "../../lib/text.ts";
-import { filenameProblem } from "../../services/file-types.ts";
+import { filenameProblem } from "../../services/files/file-types.ts";
 
 export const FileSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { readyRateLimit } from "../../middleware/rate-limit.ts";
-import { checkReadiness } from "../../services/health.ts";
+import { checkReadiness } from "../../services/ops/health.ts";
 
 const CheckSchema = z
   .object({

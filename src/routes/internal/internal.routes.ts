@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { rooms, sessions } from "../../db/schema.ts";
+import { svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { line } from "../../lib/text.ts";
 import { requireService } from "../../middleware/service-auth.ts";
-import * as messagesService from "../../services/messages.ts";
-import { roomAccess } from "../../services/rooms.ts";
-import { svc } from "../context.ts";
+import * as messagesService from "../../services/rooms/messages.ts";
+import { roomAccess } from "../../services/rooms/rooms.ts";
 import {
   HistoryQuerySchema,
   HistorySchema,

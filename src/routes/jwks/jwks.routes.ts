@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/openapi.ts";
-import { keyRing } from "../../services/tokens.ts";
+import { createRouter } from "../../http/openapi.ts";
+import { keyRing } from "../../services/identity/tokens.ts";
 
 const JwksSchema = z
   .object({

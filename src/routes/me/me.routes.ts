@@ -1,17 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
-import * as accounts from "../../services/accounts.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import { listSessions, revokeSessions } from "../../services/sessions.ts";
-import { getUser, toPublicUser } from "../../services/users.ts";
+import * as accounts from "../../services/identity/accounts.ts";
+import { listSessions, revokeSessions } from "../../services/identity/sessions.ts";
+import { getUser, toPublicUser } from "../../services/identity/users.ts";
 import { HandleSchema, NameSchema, PasswordSchema, UserSchema } from "../auth/auth.schema.ts";
 import { clearRefreshCookie } from "../auth/cookie.ts";
-import { caller, svc } from "../context.ts";
 
 const tags = ["Me"];
 const security = [{ bearerAuth: [] }];

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import * as messagesService from "../../services/messages.ts";
-import { roomAccess } from "../../services/rooms.ts";
-import { caller, svc } from "../context.ts";
+import * as messagesService from "../../services/rooms/messages.ts";
+import { roomAccess } from "../../services/rooms/rooms.ts";
 import {
   EditMessageSchema,
   HistoryQuerySchema,

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
-import * as notificationsService from "../../services/notifications.ts";
-import { caller, svc } from "../context.ts";
+import * as notificationsService from "../../services/notifications/notifications.ts";
 
 const tags = ["Notifications"];
 const security = [{ bearerAuth: [] }];

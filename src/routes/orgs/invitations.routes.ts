@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, errorResponses, problemContent } from "../../lib/openapi.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses, problemContent } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
-import * as invitations from "../../services/invitations.ts";
-import { createNotifications } from "../../services/notifications.ts";
-import { caller, svc } from "../context.ts";
+import { createNotifications } from "../../services/notifications/notifications.ts";
+import * as invitations from "../../services/orgs/invitations.ts";
 import {
   CreateInvitationBodySchema,
   IdPageQuerySchema,

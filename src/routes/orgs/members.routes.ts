@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
-import * as members from "../../services/members.ts";
-import { can } from "../../services/rbac.ts";
-import { disconnectFromOrgRooms } from "../../services/rooms.ts";
-import { svc } from "../context.ts";
+import * as members from "../../services/orgs/members.ts";
+import { can } from "../../services/orgs/rbac.ts";
+import { disconnectFromOrgRooms } from "../../services/rooms/rooms.ts";
 import {
   IdPageQuerySchema,
   MemberParamsSchema,

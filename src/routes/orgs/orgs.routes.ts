@@ -1,13 +1,13 @@
 import { createRoute, type z } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import { deleteObjectsLater, objectKeysOfOrg } from "../../services/files-access.ts";
-import * as orgs from "../../services/orgs.ts";
-import { caller, svc } from "../context.ts";
+import { deleteObjectsLater, objectKeysOfOrg } from "../../services/files/files-access.ts";
+import * as orgs from "../../services/orgs/orgs.ts";
 import { memberRoutes } from "./members.routes.ts";
 import {
   CreateOrgBodySchema,

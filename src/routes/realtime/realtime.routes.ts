@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
-import { issueTicket } from "../../services/realtime-tickets.ts";
+import { issueTicket } from "../../services/realtime/realtime-tickets.ts";
 import { ChannelSchema } from "../../shared/realtime.ts";
-import { caller, svc } from "../context.ts";
 
 const TicketSchema = z
   .object({

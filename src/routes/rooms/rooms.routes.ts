@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { caller, svc } from "../../http/context.ts";
+import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { createRouter, errorResponses } from "../../lib/openapi.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import * as roomsService from "../../services/rooms.ts";
+import * as roomsService from "../../services/rooms/rooms.ts";
 import { CHAT_PARTY } from "../../shared/realtime.ts";
-import { caller, svc } from "../context.ts";
 import {
   AddRoomMemberSchema,
   CreateRoomSchema,

@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { memberships, users } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso } from "../lib/ids.ts";
-import { auditInsert } from "./audit.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { memberships, users } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso } from "../../lib/ids.ts";
+import { auditInsert } from "../ops/audit.ts";
 import { findMembership, isGuardFailure, keepAnOwner, lastOwner } from "./orgs.ts";
 import { can, canGrant, canManage, type OrgRole, roleRank } from "./rbac.ts";
 

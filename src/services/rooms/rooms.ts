@@ -1,13 +1,13 @@
 import { and, eq, gt, or, sql } from "drizzle-orm";
-import { memberships, roomMembers, roomReads, rooms } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso, uuidv7 } from "../lib/ids.ts";
-import { errorFields } from "../lib/log.ts";
-import { CHAT_PARTY } from "../shared/realtime.ts";
-import { dep, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
-import { findMembership } from "./orgs.ts";
-import { can, type OrgRole } from "./rbac.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { memberships, roomMembers, roomReads, rooms } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import { errorFields } from "../../lib/log.ts";
+import { CHAT_PARTY } from "../../shared/realtime.ts";
+import { dep, invalidate } from "../cache-keys.ts";
+import { findMembership } from "../orgs/orgs.ts";
+import { can, type OrgRole } from "../orgs/rbac.ts";
 
 export type RoomRow = typeof rooms.$inferSelect;
 

@@ -1,14 +1,14 @@
 import { SignJWT } from "jose";
+import type { ServiceContext } from "../../context/service-context.ts";
 import {
   CHAT_PARTY,
   REALTIME_AUDIENCE,
   TICKET_MAX_TTL_SECONDS,
   TICKET_TYP,
   USER_PARTY,
-} from "../shared/realtime.ts";
-import type { ServiceContext } from "./context.ts";
-import { roomAccess } from "./rooms.ts";
-import { keyRing } from "./tokens.ts";
+} from "../../shared/realtime.ts";
+import { keyRing } from "../identity/tokens.ts";
+import { roomAccess } from "../rooms/rooms.ts";
 
 export const TICKET_TTL_SECONDS = 30;
 

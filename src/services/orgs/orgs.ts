@@ -1,12 +1,12 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { memberships, orgs } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso, uuidv7 } from "../lib/ids.ts";
-import { auditInsert } from "./audit.ts";
-import { dep, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { memberships, orgs } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import { dep, invalidate } from "../cache-keys.ts";
+import { conflictFrom } from "../identity/users.ts";
+import { auditInsert } from "../ops/audit.ts";
 import type { OrgRole } from "./rbac.ts";
-import { conflictFrom } from "./users.ts";
 
 export type OrgRow = typeof orgs.$inferSelect;
 

@@ -1,13 +1,4 @@
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
-import { oauthAccounts, oauthGrants, users } from "../db/schema.ts";
-import { randomToken, sha256, timingSafeEqual } from "../lib/crypto.ts";
-import { ApiError } from "../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
-import { storableLine } from "../lib/text.ts";
-import { type AuthResult, startSession } from "./accounts.ts";
-import { audit, auditInsert } from "./audit.ts";
-import { dep, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
 import {
   authorizationUrl,
   fetchIdentity,
@@ -16,7 +7,16 @@ import {
   OAuthFlowError,
   type OAuthIdentity,
   type ProviderConfig,
-} from "./oauth-providers.ts";
+} from "../../adapters/oauth-providers.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { oauthAccounts, oauthGrants, users } from "../../db/schema.ts";
+import { randomToken, sha256, timingSafeEqual } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { storableLine } from "../../lib/text.ts";
+import { dep, invalidate } from "../cache-keys.ts";
+import { audit, auditInsert } from "../ops/audit.ts";
+import { type AuthResult, startSession } from "./accounts.ts";
 import { revokeSessions } from "./sessions.ts";
 import { conflictFrom, handleFromName, normalizeEmail, type UserRow } from "./users.ts";
 

@@ -1,7 +1,7 @@
 import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import type { z } from "zod";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../lib/errors.ts";
 
 /** zod validation for plain (non-OpenAPI) routes, failing with our 400 problem document. */
 export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {

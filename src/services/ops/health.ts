@@ -1,5 +1,5 @@
-import { errorFields } from "../lib/log.ts";
-import type { Services } from "./container.ts";
+import type { Services } from "../../context/container.ts";
+import { errorFields } from "../../lib/log.ts";
 
 export interface Check {
   ok: boolean;

@@ -1,14 +1,14 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { ObjectStorage } from "../adapters/storage.ts";
-import { files } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ObjectStorage } from "../../adapters/storage.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { files } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { findMembership } from "../orgs/orgs.ts";
+import { setAttachmentCheck } from "../rooms/messages.ts";
+import { roomAccess } from "../rooms/rooms.ts";
 import { contentDisposition, contentMatches, HEAD_BYTES, isAllowedType } from "./file-types.ts";
 import { checkAttachments, type FileRow, fileAccess, isExpired, loadFile } from "./files-access.ts";
-import { setAttachmentCheck } from "./messages.ts";
-import { findMembership } from "./orgs.ts";
-import { roomAccess } from "./rooms.ts";
 import { signFileUrl } from "./signed-urls.ts";
 
 // Messages may now carry attachments: ready files of the message's room.

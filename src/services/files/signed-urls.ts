@@ -1,5 +1,5 @@
-import { hmac, timingSafeEqual } from "../lib/crypto.ts";
-import { ApiError } from "../lib/errors.ts";
+import { hmac, timingSafeEqual } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/errors.ts";
 
 /**
  * Signed, expiring URLs to the Worker's own file routes (the R2 path): `PUT` and `GET

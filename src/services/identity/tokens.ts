@@ -1,6 +1,6 @@
 import { errors, exportJWK, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import type { Config } from "../config.ts";
-import { ApiError } from "../lib/errors.ts";
+import type { Config } from "../../config.ts";
+import { ApiError } from "../../lib/errors.ts";
 
 /**
  * Access tokens: EdDSA (Ed25519) JWTs with `kid` and `typ: at+jwt`. Several keys may be live:

@@ -1,13 +1,13 @@
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
-import { emailTokens, memberships, orgs, users } from "../db/schema.ts";
-import { randomToken, sha256 } from "../lib/crypto.ts";
-import { ApiError } from "../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
-import { audit, auditInsert } from "./audit.ts";
-import { dep, depsOfUserContent, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
-import { resetPasswordMail, verifyEmailMail } from "./mail-templates.ts";
-import { isGuardFailure, keepAnOwner } from "./orgs.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { emailTokens, memberships, orgs, users } from "../../db/schema.ts";
+import { randomToken, sha256 } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { dep, depsOfUserContent, invalidate } from "../cache-keys.ts";
+import { resetPasswordMail, verifyEmailMail } from "../notifications/mail-templates.ts";
+import { audit, auditInsert } from "../ops/audit.ts";
+import { isGuardFailure, keepAnOwner } from "../orgs/orgs.ts";
 import { hashPassword, verifyDummy, verifyPassword } from "./passwords.ts";
 import { issueTokens, newSession, revokeSessions } from "./sessions.ts";
 import {

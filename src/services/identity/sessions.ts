@@ -1,10 +1,10 @@
 import { and, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
-import { sessions, users } from "../db/schema.ts";
-import { hmac, randomToken, sha256 } from "../lib/crypto.ts";
-import { ApiError } from "../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
-import { auditInsert } from "./audit.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { sessions, users } from "../../db/schema.ts";
+import { hmac, randomToken, sha256 } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { auditInsert } from "../ops/audit.ts";
 import { markRevoked } from "./revocation.ts";
 import { signAccessToken } from "./tokens.ts";
 

@@ -1,4 +1,4 @@
-import { ORG_ROLES, type OrgRole } from "../db/schema.ts";
+import { ORG_ROLES, type OrgRole } from "../../db/schema.ts";
 
 export { ORG_ROLES, type OrgRole };
 

@@ -1,12 +1,12 @@
 import { and, asc, desc, eq, gt, lt, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { auditLog, users } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso } from "../lib/ids.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { auditLog, users } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso } from "../../lib/ids.ts";
+import { dep, invalidate } from "../cache-keys.ts";
+import { revokeSessions } from "../identity/sessions.ts";
+import { type PublicUser, toPublicUser, type UserRow } from "../identity/users.ts";
 import { type AuditAction, auditInsert } from "./audit.ts";
-import { dep, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
-import { revokeSessions } from "./sessions.ts";
-import { type PublicUser, toPublicUser, type UserRow } from "./users.ts";
 
 export interface AdminUserView extends PublicUser {
   disabled: boolean;

@@ -1,8 +1,8 @@
 import { and, gt, isNotNull } from "drizzle-orm";
-import type { Config } from "../config.ts";
-import type { Database } from "../db/client.ts";
-import { sessions } from "../db/schema.ts";
-import { createThrottledLog, errorFields, type Logger } from "../lib/log.ts";
+import type { Config } from "../../config.ts";
+import type { Database } from "../../db/client.ts";
+import { sessions } from "../../db/schema.ts";
+import { createThrottledLog, errorFields, type Logger } from "../../lib/log.ts";
 
 /**
  * Which sessions are revoked, as this isolate knows it. The hot path is a Map lookup: no

@@ -1,16 +1,16 @@
 import { and, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import type { Mail } from "../adapters/mailer.ts";
-import { invitations, memberships, users } from "../db/schema.ts";
-import { randomToken, sha256 } from "../lib/crypto.ts";
-import { ApiError } from "../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../lib/ids.ts";
-import { auditInsert } from "./audit.ts";
-import type { ServiceContext } from "./context.ts";
-import { invitationMail } from "./mail-templates.ts";
+import type { Mail } from "../../adapters/mailer.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { invitations, memberships, users } from "../../db/schema.ts";
+import { randomToken, sha256 } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { conflictFrom, getUser, normalizeEmail } from "../identity/users.ts";
+import { invitationMail } from "../notifications/mail-templates.ts";
+import { auditInsert } from "../ops/audit.ts";
 import type { Actor } from "./members.ts";
 import { findMembership, getOrg, isGuardFailure } from "./orgs.ts";
 import { canGrant, type OrgRole } from "./rbac.ts";
-import { conflictFrom, getUser, normalizeEmail } from "./users.ts";
 
 type InvitationRow = typeof invitations.$inferSelect;
 

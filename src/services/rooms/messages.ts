@@ -1,13 +1,13 @@
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
-import { messages, rooms } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso, uuidv7 } from "../lib/ids.ts";
-import { errorFields } from "../lib/log.ts";
-import { CHAT_PARTY, type RealtimeMessage } from "../shared/realtime.ts";
-import { dep, invalidate } from "./cache-keys.ts";
-import type { ServiceContext } from "./context.ts";
-import { notifyMentions } from "./notifications.ts";
-import { can } from "./rbac.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { messages, rooms } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import { errorFields } from "../../lib/log.ts";
+import { CHAT_PARTY, type RealtimeMessage } from "../../shared/realtime.ts";
+import { dep, invalidate } from "../cache-keys.ts";
+import { notifyMentions } from "../notifications/notifications.ts";
+import { can } from "../orgs/rbac.ts";
 import type { RoomAccess } from "./rooms.ts";
 
 export type MessageRow = typeof messages.$inferSelect;

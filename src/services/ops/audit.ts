@@ -1,6 +1,6 @@
-import { auditLog } from "../db/schema.ts";
-import { uuidv7 } from "../lib/ids.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { auditLog } from "../../db/schema.ts";
+import { uuidv7 } from "../../lib/ids.ts";
 
 export type AuditAction =
   | "user.register"

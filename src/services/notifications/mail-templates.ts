@@ -1,4 +1,4 @@
-import type { Mail } from "../adapters/mailer.ts";
+import type { Mail } from "../../adapters/mailer.ts";
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
+import type { ServiceContext } from "../context/service-context.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
-import type { ServiceContext } from "../services/context.ts";
 
 /** The client's IP as Cloudflare reports it. */
 export const clientIp = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? null;

@@ -1,4 +1,4 @@
-import { base64url, fromBase64url } from "../lib/crypto.ts";
+import { base64url, fromBase64url } from "../../lib/crypto.ts";
 
 /**
  * Password hashing: PBKDF2-HMAC-SHA-256 through WebCrypto (native, constant-time in workerd).

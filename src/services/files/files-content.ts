@@ -1,6 +1,6 @@
-import { BodyLengthError } from "../adapters/storage.ts";
-import { ApiError } from "../lib/errors.ts";
-import { errorFields } from "../lib/log.ts";
+import { BodyLengthError } from "../../adapters/storage.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { errorFields } from "../../lib/log.ts";
 import { contentDisposition, mediaType } from "./file-types.ts";
 import type { FilesContext } from "./files.ts";
 import { type FileRow, isExpired, loadFile } from "./files-access.ts";
@@ -8,7 +8,7 @@ import { verifyFileUrl } from "./signed-urls.ts";
 
 /**
  * The Worker's own content routes, used with the R2 binding (which cannot presign): they are
- * authorised by signed URLs (src/services/signed-urls.ts), not by a bearer header.
+ * authorised by signed URLs (src/services/files/signed-urls.ts), not by a bearer header.
  */
 
 /**

@@ -1,12 +1,12 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import { memberships, notifications, roomMembers, users } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import { nowIso, uuidv7 } from "../lib/ids.ts";
-import { errorFields } from "../lib/log.ts";
-import { USER_PARTY } from "../shared/realtime.ts";
-import type { ServiceContext } from "./context.ts";
-import type { MessageRow } from "./messages.ts";
-import { canSeeRoom, type RoomAccess } from "./rooms.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { memberships, notifications, roomMembers, users } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import { errorFields } from "../../lib/log.ts";
+import { USER_PARTY } from "../../shared/realtime.ts";
+import type { MessageRow } from "../rooms/messages.ts";
+import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export interface NotificationView {

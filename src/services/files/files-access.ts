@@ -1,15 +1,15 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
-import { createStorage, type ObjectStorage } from "../adapters/storage.ts";
-import { getConfig } from "../config.ts";
-import { type Database, getDatabase } from "../db/client.ts";
-import { files, memberships } from "../db/schema.ts";
-import { ApiError, type FieldError } from "../lib/errors.ts";
-import { nowIso } from "../lib/ids.ts";
-import { createLogger, errorFields, type Logger } from "../lib/log.ts";
-import type { ServiceContext } from "./context.ts";
-import type { AttachmentCheck } from "./messages.ts";
-import { can } from "./rbac.ts";
-import { roomAccess } from "./rooms.ts";
+import { createStorage, type ObjectStorage } from "../../adapters/storage.ts";
+import { getConfig } from "../../config.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { type Database, getDatabase } from "../../db/client.ts";
+import { files, memberships } from "../../db/schema.ts";
+import { ApiError, type FieldError } from "../../lib/errors.ts";
+import { nowIso } from "../../lib/ids.ts";
+import { createLogger, errorFields, type Logger } from "../../lib/log.ts";
+import { can } from "../orgs/rbac.ts";
+import type { AttachmentCheck } from "../rooms/messages.ts";
+import { roomAccess } from "../rooms/rooms.ts";
 
 export type FileRow = typeof files.$inferSelect;
 

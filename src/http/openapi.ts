@@ -1,6 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../lib/errors.ts";
 
 /** problem+json, declared once and referenced by every route's error responses. */
 export const ProblemSchema = z

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { users } from "../db/schema.ts";
-import { ApiError } from "../lib/errors.ts";
-import type { ServiceContext } from "./context.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
+import { users } from "../../db/schema.ts";
+import { ApiError } from "../../lib/errors.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
