@@ -1,6 +1,7 @@
 import type { Toucan } from "toucan-js";
 import type { Config } from "./config.ts";
 import type { Services } from "./context/container.ts";
+import type { ServiceContext } from "./context/service-context.ts";
 import type { OrgRole } from "./db/schema.ts";
 import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
@@ -23,6 +24,8 @@ export interface Variables {
   log: Logger;
   sentry: Toucan | undefined;
   services: Services;
+  /** What services take: built once per request by requestContext(), read through svc(c). */
+  ctx: ServiceContext;
   auth: AuthContext | null;
   /** The caller's membership in the org of the path, set by requireOrgPermission(). */
   membership?: { orgId: string; role: OrgRole };

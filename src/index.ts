@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { createApp } from "./app.ts";
 import type { Bindings } from "./env.ts";
-import { scheduledFileCleanup } from "./services/files/files-access.ts";
+import { scheduledFileCleanup } from "./jobs.ts";
 
 const app = createApp();
 

@@ -165,6 +165,7 @@ describe("invitations", () => {
       log: createLogger("error", {}),
       kv: undefined as never,
       realtime: undefined as never,
+      storage: undefined as never,
       mailer: { kind: "outbox" as const, send: async (m: { to: string }) => void sent.push(m.to) },
       meta: { ip: null, userAgent: null, requestId: "hook-test" },
       defer: (work: Promise<unknown>) => void work,

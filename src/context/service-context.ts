@@ -2,9 +2,11 @@ import type { Cache } from "../adapters/cache.ts";
 import type { KeyValueStore } from "../adapters/kv.ts";
 import type { Mailer } from "../adapters/mailer.ts";
 import type { RealtimePublisher } from "../adapters/realtime.ts";
+import type { ObjectStorage } from "../adapters/storage.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../lib/log.ts";
+import type { Services } from "./container.ts";
 
 /** Who is calling and from where: recorded on sessions and in the audit log. */
 export interface RequestMeta {
@@ -23,7 +25,47 @@ export interface ServiceContext {
   cache?: Cache;
   mailer: Mailer;
   realtime: RealtimePublisher;
+  /** File objects (R2 binding or S3). */
+  storage: ObjectStorage;
   meta: RequestMeta;
   /** Run work after the response (ctx.waitUntil): mail, publishing, equalising timing. */
   defer(work: Promise<unknown>): void;
+}
+
+/**
+ * The one way to build a ServiceContext: per request (src/middleware/request-context.ts) and per
+ * cron run. Dependencies stay lazy: a client is created the first time a service touches it.
+ */
+export function createServiceContext(parts: {
+  services: Services;
+  config: Config;
+  log: Logger;
+  meta: RequestMeta;
+  defer(work: Promise<unknown>): void;
+}): ServiceContext {
+  const { services, config, log, meta, defer } = parts;
+  return {
+    config,
+    log,
+    meta,
+    defer,
+    get db() {
+      return services.database.db;
+    },
+    get kv() {
+      return services.kv;
+    },
+    get cache() {
+      return services.cache;
+    },
+    get mailer() {
+      return services.mailer;
+    },
+    get realtime() {
+      return services.realtime;
+    },
+    get storage() {
+      return services.storage;
+    },
+  };
 }

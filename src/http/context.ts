@@ -6,27 +6,8 @@ import { ApiError } from "../lib/errors.ts";
 /** The client's IP as Cloudflare reports it. */
 export const clientIp = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? null;
 
-/** Build the framework-free context that services take. */
-export function svc(c: Context<AppEnv>): ServiceContext {
-  const s = c.var.services;
-  return {
-    db: s.database.db,
-    config: c.var.config,
-    log: c.var.log,
-    kv: s.kv,
-    cache: s.cache,
-    mailer: s.mailer,
-    realtime: s.realtime,
-    meta: { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null, requestId: c.var.requestId },
-    defer: (work) => {
-      try {
-        c.executionCtx.waitUntil(work);
-      } catch {
-        void work; // no execution context (plain app.request in a script): let it run
-      }
-    },
-  };
-}
+/** The framework-free context that services take, built once per request by requestContext(). */
+export const svc = (c: Context<AppEnv>): ServiceContext => c.var.ctx;
 
 /** The authenticated caller; routes behind requireAuth() only. */
 export function caller(c: Context<AppEnv>) {

@@ -22,7 +22,7 @@ export const authenticate = () =>
         try {
           const claims = await verifyAccessToken(c.var.config, m[1]!);
           // The database client is built only when the revocation view needs a refresh.
-          const db = () => c.var.services.database.db;
+          const db = () => c.var.ctx.db;
           if (await isSessionRevoked(claims.sid, db, c.var.config, c.var.log)) {
             c.set("authError", "unauthorized");
           } else {

@@ -24,7 +24,7 @@ export function requireOrgPermission(action: OrgAction) {
         errors: [{ path: "orgId", message: "must be a lower-case UUID" }],
       });
     }
-    const membership = await findMembership({ db: c.var.services.database.db }, orgId, auth.userId);
+    const membership = await findMembership(c.var.ctx, orgId, auth.userId);
     if (!membership) throw new ApiError("not_found", "No such organization.");
     if (!can(membership.role, action)) {
       throw new ApiError("forbidden", `Your role in this organization (${membership.role}) cannot do this.`);

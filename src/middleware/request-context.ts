@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { getConfig } from "../config.ts";
 import { createServices } from "../context/container.ts";
+import { createServiceContext } from "../context/service-context.ts";
 import type { AppEnv } from "../env.ts";
 import { createLogger } from "../lib/log.ts";
 import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
@@ -49,6 +50,26 @@ export const requestContext = () =>
     c.set("sentry", sentry);
     const services = createServices(config, c.env, log);
     c.set("services", services);
+    c.set(
+      "ctx",
+      createServiceContext({
+        services,
+        config,
+        log,
+        meta: {
+          ip: c.req.header("cf-connecting-ip") ?? null,
+          userAgent: c.req.header("user-agent") ?? null,
+          requestId: c.var.requestId,
+        },
+        defer: (work) => {
+          try {
+            c.executionCtx.waitUntil(work);
+          } catch {
+            void work; // no execution context (plain app.request in a script): let it run
+          }
+        },
+      }),
+    );
     await next();
     if (config.COST_HEADERS === "on") c.res.headers.set("X-Petrel-Cost", `db=${services.costs().db}`);
     // A 5xx that a handler returned instead of throwing is still an error worth seeing, once.

@@ -36,11 +36,6 @@ const uploadLimit = rateLimit({
   onStoreFailure: "open",
 });
 
-const files = (c: Context<AppEnv>): filesService.FilesContext => ({
-  ...svc(c),
-  storage: c.var.services.storage,
-});
-
 const create = createRoute({
   method: "post",
   path: "/files",
@@ -125,11 +120,11 @@ const remove = createRoute({
 
 export const fileRoutes = createRouter()
   .openapi(create, async (c) => {
-    return c.json(await filesService.createFile(files(c), caller(c).userId, c.req.valid("json")), 201);
+    return c.json(await filesService.createFile(svc(c), caller(c).userId, c.req.valid("json")), 201);
   })
   .openapi(upload, async (c) => {
     const { fileId } = c.req.valid("param");
-    await receiveContent(files(c), fileId, c.req.valid("query"), {
+    await receiveContent(svc(c), fileId, c.req.valid("query"), {
       contentType: c.req.header("content-type"),
       contentLength: c.req.header("content-length"),
       body: c.req.raw.body,
@@ -138,23 +133,23 @@ export const fileRoutes = createRouter()
   })
   .openapi(download, async (c) => {
     const { fileId } = c.req.valid("param");
-    const { body, headers } = await openContent(files(c), fileId, c.req.valid("query"));
+    const { body, headers } = await openContent(svc(c), fileId, c.req.valid("query"));
     return c.body(body, 200, headers);
   })
   .openapi(complete, async (c) => {
-    const file = await filesService.completeUpload(files(c), c.req.valid("param").fileId, caller(c).userId);
+    const file = await filesService.completeUpload(svc(c), c.req.valid("param").fileId, caller(c).userId);
     return c.json(file, 200);
   })
   .openapi(get, async (c) => {
-    return c.json(await filesService.getFile(files(c), c.req.valid("param").fileId, caller(c).userId), 200);
+    return c.json(await filesService.getFile(svc(c), c.req.valid("param").fileId, caller(c).userId), 200);
   })
   .openapi(redirect, async (c) => {
-    const file = await filesService.getFile(files(c), c.req.valid("param").fileId, caller(c).userId);
+    const file = await filesService.getFile(svc(c), c.req.valid("param").fileId, caller(c).userId);
     if (!file.downloadUrl) throw filesService.notReady();
     c.header("Cache-Control", "no-store");
     return c.redirect(file.downloadUrl, 302);
   })
   .openapi(remove, async (c) => {
-    await filesService.deleteFile(files(c), c.req.valid("param").fileId, caller(c).userId);
+    await filesService.deleteFile(svc(c), c.req.valid("param").fileId, caller(c).userId);
     return c.body(null, 204);
   });

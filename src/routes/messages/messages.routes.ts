@@ -5,6 +5,7 @@ import { IdSchema } from "../../lib/ids.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
+import { publishMessage } from "../../services/realtime/realtime-events.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
 import {
@@ -111,7 +112,7 @@ export const messageRoutes = createRouter()
       me.userId,
       c.req.valid("json"),
     );
-    if (created) messagesService.publishMessage(ctx, message);
+    if (created) publishMessage(ctx, message);
     return created ? c.json(message, 201) : c.json(message, 200);
   })
   .openapi(edit, async (c) => {
@@ -123,7 +124,7 @@ export const messageRoutes = createRouter()
       (roomId) => roomAccess(ctx, roomId, me.userId),
     );
     const message = await messagesService.editMessage(ctx, m, me.userId, c.req.valid("json").body);
-    messagesService.publishMessage(ctx, message);
+    publishMessage(ctx, message);
     return c.json(message, 200);
   })
   .openapi(remove, async (c) => {
@@ -135,6 +136,6 @@ export const messageRoutes = createRouter()
       (roomId) => roomAccess(ctx, roomId, me.userId),
     );
     const message = await messagesService.deleteMessage(ctx, m, access, me.userId);
-    messagesService.publishMessage(ctx, message);
+    publishMessage(ctx, message);
     return c.body(null, 204);
   });

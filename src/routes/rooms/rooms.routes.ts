@@ -7,8 +7,8 @@ import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
+import { disconnectFromRoom } from "../../services/realtime/realtime-events.ts";
 import * as roomsService from "../../services/rooms/rooms.ts";
-import { CHAT_PARTY } from "../../shared/realtime.ts";
 import {
   AddRoomMemberSchema,
   CreateRoomSchema,
@@ -153,11 +153,7 @@ export const roomRoutes = createRouter()
     const ctx = svc(c);
     const access = await roomsService.roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
     await roomsService.deleteRoom(ctx, access);
-    ctx.defer(
-      ctx.realtime
-        .publish(CHAT_PARTY, access.room.id, { type: "disconnect", reason: "room deleted" })
-        .catch(() => {}),
-    );
+    disconnectFromRoom(ctx, access.room.id, "room deleted");
     return c.body(null, 204);
   })
   .openapi(addMember, async (c) => {
@@ -176,18 +172,7 @@ export const roomRoutes = createRouter()
       () => true,
       () => false,
     );
-    if (!still) {
-      ctx.defer(
-        ctx.realtime
-          .publish(
-            CHAT_PARTY,
-            roomId,
-            { type: "disconnect", userIds: [userId], reason: "removed from the room" },
-            ctx.meta.requestId,
-          )
-          .catch((err) => ctx.log.warn("disconnect push failed", { error: String(err) })),
-      );
-    }
+    if (!still) disconnectFromRoom(ctx, roomId, "removed from the room", [userId]);
     return c.body(null, 204);
   })
   .openapi(markRead, async (c) => {

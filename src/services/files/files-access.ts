@@ -1,15 +1,13 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
-import { createStorage, type ObjectStorage } from "../../adapters/storage.ts";
-import { getConfig } from "../../config.ts";
+import type { ObjectStorage } from "../../adapters/storage.ts";
 import type { ServiceContext } from "../../context/service-context.ts";
-import { type Database, getDatabase } from "../../db/client.ts";
+import type { Database } from "../../db/client.ts";
 import { files, memberships } from "../../db/schema.ts";
 import { ApiError, type FieldError } from "../../lib/errors.ts";
 import { nowIso } from "../../lib/ids.ts";
-import { createLogger, errorFields, type Logger } from "../../lib/log.ts";
+import { errorFields, type Logger } from "../../lib/log.ts";
 import { can } from "../orgs/rbac.ts";
-import type { AttachmentCheck } from "../rooms/messages.ts";
-import { roomAccess } from "../rooms/rooms.ts";
+import { type RoomAccess, roomAccess } from "../rooms/rooms.ts";
 
 export type FileRow = typeof files.$inferSelect;
 
@@ -61,7 +59,12 @@ export async function fileAccess(
  * a file of another room or org-wide would be a link most readers could not open. Unknown,
  * foreign and invisible ids get the same answer.
  */
-export const checkAttachments: AttachmentCheck = async (ctx, access, authorId, ids) => {
+export async function checkAttachments(
+  ctx: Pick<ServiceContext, "db">,
+  access: RoomAccess,
+  authorId: string,
+  ids: string[],
+): Promise<void> {
   if (ids.length === 0) return;
   const rows = await ctx.db.select().from(files).where(inArray(files.id, ids));
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -78,7 +81,7 @@ export const checkAttachments: AttachmentCheck = async (ctx, access, authorId, i
   if (errors.length) {
     throw new ApiError("validation_failed", "Attachments must be ready files of this room.", { errors });
   }
-};
+}
 
 /**
  * Pending uploads past their expiry: the object (if any) goes first, then the row, so a failed
@@ -109,19 +112,6 @@ export async function cleanupExpiredUploads(
       .where(and(inArray(files.id, gone), eq(files.status, "pending"), lt(files.expiresAt, now)));
   }
   return gone.length;
-}
-
-/** The cron entry (wrangler.toml [triggers]): clean up abandoned uploads. */
-export async function scheduledFileCleanup(env: Cloudflare.Env): Promise<void> {
-  const config = getConfig(env);
-  const log = createLogger(config.LOG_LEVEL, { job: "files-cleanup" });
-  try {
-    const { db } = getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
-    const removed = await cleanupExpiredUploads({ db, storage: createStorage(config, env.FILES), log });
-    if (removed) log.info("abandoned uploads removed", { removed });
-  } catch (err) {
-    log.error("files cleanup failed", errorFields(err));
-  }
 }
 
 /** Object keys of every file of an org: read before the org is deleted (its rows go by cascade). */

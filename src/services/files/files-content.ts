@@ -1,8 +1,8 @@
 import { BodyLengthError } from "../../adapters/storage.ts";
+import type { ServiceContext } from "../../context/service-context.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { errorFields } from "../../lib/log.ts";
 import { contentDisposition, mediaType } from "./file-types.ts";
-import type { FilesContext } from "./files.ts";
 import { type FileRow, isExpired, loadFile } from "./files-access.ts";
 import { verifyFileUrl } from "./signed-urls.ts";
 
@@ -17,7 +17,7 @@ import { verifyFileUrl } from "./signed-urls.ts";
  * and nothing of a refused upload remains stored.
  */
 export async function receiveContent(
-  ctx: FilesContext,
+  ctx: ServiceContext,
   fileId: string,
   query: { exp: string; sig: string },
   req: { contentType: string | undefined; contentLength: string | undefined; body: ReadableStream | null },
@@ -61,7 +61,7 @@ export async function receiveContent(
  * an empty object). Whatever is left at the wrong size goes; an object of the declared size can
  * only be an earlier, complete upload and stays.
  */
-async function removePartial(ctx: FilesContext, file: FileRow) {
+async function removePartial(ctx: ServiceContext, file: FileRow) {
   try {
     const left = await ctx.storage.head(file.objectKey);
     if (left && left.size !== file.size) await ctx.storage.delete(file.objectKey);
@@ -81,7 +81,7 @@ const tooShort = (f: FileRow) =>
  * The Worker's download route (R2 path), authorised by its signed URL: the bytes with headers
  * that keep a browser from running them (attachment unless a safe image, nosniff, sandbox CSP).
  */
-export async function openContent(ctx: FilesContext, fileId: string, query: { exp: string; sig: string }) {
+export async function openContent(ctx: ServiceContext, fileId: string, query: { exp: string; sig: string }) {
   await verifyFileUrl(ctx.config.SERVER_SECRET, "download", fileId, query);
   const file = await loadFile(ctx, fileId);
   const obj = file.status === "ready" ? await ctx.storage.get(file.objectKey) : null;

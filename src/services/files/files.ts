@@ -1,22 +1,13 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { ObjectStorage } from "../../adapters/storage.ts";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { files } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { findMembership } from "../orgs/orgs.ts";
-import { setAttachmentCheck } from "../rooms/messages.ts";
 import { roomAccess } from "../rooms/rooms.ts";
 import { contentDisposition, contentMatches, HEAD_BYTES, isAllowedType } from "./file-types.ts";
-import { checkAttachments, type FileRow, fileAccess, isExpired, loadFile } from "./files-access.ts";
+import { type FileRow, fileAccess, isExpired, loadFile } from "./files-access.ts";
 import { signFileUrl } from "./signed-urls.ts";
-
-// Messages may now carry attachments: ready files of the message's room.
-setAttachmentCheck(checkAttachments);
-
-export interface FilesContext extends ServiceContext {
-  storage: ObjectStorage;
-}
 
 export interface FileView {
   id: string;
@@ -42,7 +33,7 @@ export interface UploadTarget {
 }
 
 /** A short-lived URL that serves the bytes without a bearer header: presigned S3, or the Worker's signed route. */
-async function downloadUrl(ctx: FilesContext, f: FileRow) {
+async function downloadUrl(ctx: ServiceContext, f: FileRow) {
   const ttl = ctx.config.FILES_DOWNLOAD_URL_TTL;
   if (ctx.storage.presign) {
     return { url: await ctx.storage.presign.get(f.objectKey, ttl), expiresAt: isoIn(ttl) };
@@ -50,7 +41,7 @@ async function downloadUrl(ctx: FilesContext, f: FileRow) {
   return signFileUrl(ctx.config.SERVER_SECRET, ctx.config.PUBLIC_API_URL, "download", f.id, ttl);
 }
 
-export async function toFileView(ctx: FilesContext, f: FileRow): Promise<FileView> {
+export async function toFileView(ctx: ServiceContext, f: FileRow): Promise<FileView> {
   const dl = f.status === "ready" ? await downloadUrl(ctx, f) : null;
   return {
     id: f.id,
@@ -69,7 +60,7 @@ export async function toFileView(ctx: FilesContext, f: FileRow): Promise<FileVie
   };
 }
 
-async function uploadTarget(ctx: FilesContext, f: FileRow): Promise<UploadTarget> {
+async function uploadTarget(ctx: ServiceContext, f: FileRow): Promise<UploadTarget> {
   const ttl = ctx.config.FILES_UPLOAD_URL_TTL;
   if (ctx.storage.presign) {
     const { url, headers } = await ctx.storage.presign.put(f.objectKey, {
@@ -97,7 +88,7 @@ export interface CreateFileInput {
  * Validate the declaration, reserve quota and record a pending file. The quota check and the
  * insert are one statement, so concurrent uploads cannot overshoot it together.
  */
-export async function createFile(ctx: FilesContext, userId: string, input: CreateFileInput) {
+export async function createFile(ctx: ServiceContext, userId: string, input: CreateFileInput) {
   const { config } = ctx;
   if (input.size > config.FILES_MAX_BYTES) {
     throw new ApiError("payload_too_large", `Files may have at most ${config.FILES_MAX_BYTES} bytes.`);
@@ -143,13 +134,13 @@ export async function createFile(ctx: FilesContext, userId: string, input: Creat
 }
 
 /** Refuse the stored object: it is deleted, and the file stays pending for another upload. */
-async function refuse(ctx: FilesContext, f: FileRow, detail: string): Promise<never> {
+async function refuse(ctx: ServiceContext, f: FileRow, detail: string): Promise<never> {
   await ctx.storage.delete(f.objectKey);
   throw new ApiError("unsupported_media_type", detail);
 }
 
 /** Check the stored object against the declaration (size, then magic bytes) and mark the file ready. */
-export async function completeUpload(ctx: FilesContext, fileId: string, userId: string) {
+export async function completeUpload(ctx: ServiceContext, fileId: string, userId: string) {
   const { file, canManage } = await fileAccess(ctx, fileId, userId);
   if (!canManage)
     throw new ApiError("forbidden", "Only the uploader or an org admin can complete an upload.");
@@ -174,11 +165,11 @@ export async function completeUpload(ctx: FilesContext, fileId: string, userId: 
 
 export const notReady = () => new ApiError("conflict", "The upload of this file is not complete.");
 
-export async function getFile(ctx: FilesContext, fileId: string, userId: string) {
+export async function getFile(ctx: ServiceContext, fileId: string, userId: string) {
   return toFileView(ctx, (await fileAccess(ctx, fileId, userId)).file);
 }
 
-export async function deleteFile(ctx: FilesContext, fileId: string, userId: string) {
+export async function deleteFile(ctx: ServiceContext, fileId: string, userId: string) {
   const { file, canManage } = await fileAccess(ctx, fileId, userId);
   if (!canManage) throw new ApiError("forbidden", "Only the uploader or an org admin can delete a file.");
   // The object first: if that fails, the row stays and the delete can be retried.

@@ -4,7 +4,7 @@ import { memberships, notifications, roomMembers, users } from "../../db/schema.
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
-import { USER_PARTY } from "../../shared/realtime.ts";
+import { publishNotification } from "../realtime/realtime-events.ts";
 import type { MessageRow } from "../rooms/messages.ts";
 import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";
 
@@ -39,23 +39,7 @@ export async function createNotifications(
     .insert(notifications)
     .values(rows.map((r) => ({ id: uuidv7(), ...r })))
     .returning();
-  for (const n of inserted) {
-    ctx.defer(
-      ctx.realtime
-        .publish(
-          USER_PARTY,
-          n.userId,
-          { type: "notification", notification: toNotification(n) },
-          ctx.meta.requestId,
-        )
-        .catch((err) =>
-          ctx.log.warn("notification push failed (it stays in the list)", {
-            userId: n.userId,
-            ...errorFields(err),
-          }),
-        ),
-    );
-  }
+  for (const n of inserted) publishNotification(ctx, n.userId, toNotification(n));
 }
 
 /** `@handle` of someone who can see the room → a mention notification (never for the author). */

@@ -6,6 +6,7 @@ import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
 import { CHAT_PARTY, type RealtimeMessage } from "../../shared/realtime.ts";
 import { dep, invalidate } from "../cache-keys.ts";
+import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
 import { can } from "../orgs/rbac.ts";
 import type { RoomAccess } from "./rooms.ts";
@@ -30,23 +31,6 @@ export interface PostInput {
   clientId: string;
   body: string;
   attachments?: string[];
-}
-
-/** Attachments reference files; until the files feature validates them, any id is unknown. */
-export type AttachmentCheck = (
-  ctx: ServiceContext,
-  access: RoomAccess,
-  authorId: string,
-  ids: string[],
-) => Promise<void>;
-let checkAttachments: AttachmentCheck = async (_ctx, _access, _author, ids) => {
-  if (ids.length)
-    throw new ApiError("validation_failed", "Unknown attachment.", {
-      errors: [{ path: "attachments.0", message: "no such file" }],
-    });
-};
-export function setAttachmentCheck(fn: AttachmentCheck) {
-  checkAttachments = fn;
 }
 
 async function findByClientId(ctx: ServiceContext, roomId: string, authorId: string, clientId: string) {
@@ -123,21 +107,6 @@ function replay(existing: MessageRow, input: PostInput) {
       errors: [{ path: "clientId", message: "already used" }],
     });
   return { message: toMessage(existing), created: false };
-}
-
-/** Push a new or changed message to the room's party; failures never fail the write (clients recover via sync). */
-export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
-  ctx.defer(
-    ctx.realtime
-      .publish(CHAT_PARTY, message.roomId, { type: "message", message }, ctx.meta.requestId)
-      .catch((err) => {
-        ctx.log.error("realtime publish failed; clients will catch up through sync", {
-          roomId: message.roomId,
-          seq: message.seq,
-          ...errorFields(err),
-        });
-      }),
-  );
 }
 
 export interface HistoryQuery {

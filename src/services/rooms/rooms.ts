@@ -4,10 +4,10 @@ import { memberships, roomMembers, roomReads, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
-import { CHAT_PARTY } from "../../shared/realtime.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { findMembership } from "../orgs/orgs.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";
+import { disconnectFromRoom } from "../realtime/realtime-events.ts";
 
 export type RoomRow = typeof rooms.$inferSelect;
 
@@ -217,11 +217,5 @@ export async function disconnectFromOrgRooms(
   reason: string,
 ) {
   const ids = await roomIdsOfOrg(ctx, orgId);
-  for (const roomId of ids) {
-    ctx.defer(
-      ctx.realtime
-        .publish(CHAT_PARTY, roomId, { type: "disconnect", userIds: [userId], reason }, ctx.meta.requestId)
-        .catch((err) => ctx.log.warn("disconnect push failed", { roomId, ...errorFields(err) })),
-    );
-  }
+  for (const roomId of ids) disconnectFromRoom(ctx, roomId, reason, [userId]);
 }

@@ -1,0 +1,71 @@
+import type { ServiceContext } from "../../context/service-context.ts";
+import { errorFields } from "../../lib/log.ts";
+import type { RealtimeMessage } from "../../shared/realtime.ts";
+import { CHAT_PARTY, USER_PARTY } from "../../shared/realtime.ts";
+
+/**
+ * Every push from the API into PartyKit. A push runs after the response (ctx.defer) and never
+ * fails the write that caused it: a missed push is recovered by the parties (clients `sync`
+ * after a reconnect, notifications stay in the list), so a failure is only logged.
+ */
+function push(
+  ctx: Pick<ServiceContext, "defer" | "realtime" | "log" | "meta">,
+  party: string,
+  room: string,
+  event: Record<string, unknown>,
+  onFailure: { level: "error" | "warn"; msg: string; fields: Record<string, unknown> },
+) {
+  ctx.defer(
+    ctx.realtime.publish(party, room, event, ctx.meta.requestId).catch((err) => {
+      ctx.log[onFailure.level](onFailure.msg, { ...onFailure.fields, ...errorFields(err) });
+    }),
+  );
+}
+
+/** A new, edited or deleted message, to its room's members. */
+export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
+  push(
+    ctx,
+    CHAT_PARTY,
+    message.roomId,
+    { type: "message", message },
+    {
+      level: "error",
+      msg: "realtime publish failed; clients will catch up through sync",
+      fields: { roomId: message.roomId, seq: message.seq },
+    },
+  );
+}
+
+/** A new notification, to its user's channel. */
+export function publishNotification(ctx: ServiceContext, userId: string, notification: object) {
+  push(
+    ctx,
+    USER_PARTY,
+    userId,
+    { type: "notification", notification },
+    {
+      level: "warn",
+      msg: "notification push failed (it stays in the list)",
+      fields: { userId },
+    },
+  );
+}
+
+/**
+ * Close sockets in a room: the listed users', or everyone's when `userIds` is omitted (the room
+ * was deleted). The party re-checks nothing: losing access is final for those sockets.
+ */
+export function disconnectFromRoom(ctx: ServiceContext, roomId: string, reason: string, userIds?: string[]) {
+  push(
+    ctx,
+    CHAT_PARTY,
+    roomId,
+    { type: "disconnect", reason, ...(userIds ? { userIds } : {}) },
+    {
+      level: "warn",
+      msg: "disconnect push failed",
+      fields: { roomId },
+    },
+  );
+}
