@@ -44,7 +44,7 @@ describe("auth rate limits (real Redis through the Upstash bridge)", () => {
 
   it("with Redis configured but down, auth routes answer 503 + Retry-After fast, other routes keep working", async () => {
     await withFault("fault-redis", async (fault) => {
-      const env = { ...LIMIT, UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl") };
+      const env = { ...LIMIT, UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl"), REDIS_TIMEOUT_MS: "300" };
       const u = await registerUser();
       expect((await loginAs(`c-${crypto.randomUUID()}@example.test`, randomIp(), env)).status).toBe(401);
       await fault.stop();

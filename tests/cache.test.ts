@@ -252,7 +252,7 @@ describe("cached routes: writes invalidate reads", () => {
 describe("cached routes with Redis stopped mid-test", () => {
   it("answer 200 with X-Cache: BYPASS within the timeout, writes still apply, and the cache comes back", async () => {
     await withFault("fault-redis", async (fault) => {
-      const faulty = { UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl") };
+      const faulty = { UPSTASH_REDIS_REST_URL: inject("faultUpstashUrl"), REDIS_TIMEOUT_MS: "300" };
       const call = (path: string, init: RequestInit) => apiWithEnv(faulty, path, init);
       const { owner, org, room } = await roomFixture();
       const t = owner.accessToken;

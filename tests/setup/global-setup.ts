@@ -259,6 +259,10 @@ export default async function setup(project: TestProject) {
       // Tests give each simulated client its own IP; the rate-limit tests set low limits themselves.
       AUTH_RATE_LIMIT: "1000",
       API_RATE_LIMIT: "100000",
+      // A loaded 2-core machine (workerd, partykit, sqld and vitest at once) can take longer
+      // than production's 300 ms to reach Redis; auth fails closed, so a slow moment would be
+      // a 503. Tests of the timeout itself set their own (rate-limit-store, cache, faults).
+      REDIS_TIMEOUT_MS: "2000",
       // X-Petrel-Cost on every response: tests count real database round trips per request.
       COST_HEADERS: "on",
       OAUTH_PROVIDERS: JSON.stringify([
