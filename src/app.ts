@@ -1,12 +1,9 @@
-import { bodyLimit } from "hono/body-limit";
 import { createRouter } from "./http/openapi.ts";
-import { ApiError } from "./lib/errors.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { onError, onNotFound } from "./middleware/error-handler.ts";
 import { jwksEdgeCache, openapiEdgeCache } from "./middleware/http-cache.ts";
-import { bodyLimitFor, canonicalPath, jsonGuard } from "./middleware/json-guard.ts";
-import { apiRateLimit } from "./middleware/rate-limit.ts";
+import { canonicalPath } from "./middleware/json-guard.ts";
 import { requestContext, requestId } from "./middleware/request-context.ts";
 import { corsAllowList, securityHeaders } from "./middleware/security-headers.ts";
 import { webClient } from "./middleware/web-client.ts";
@@ -15,22 +12,26 @@ import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { oauthRoutes } from "./routes/auth/oauth.routes.ts";
 import { devRoutes } from "./routes/dev/dev.routes.ts";
 import { docsRoutes } from "./routes/docs/docs.routes.ts";
-import { fileRoutes, isFileContentUpload } from "./routes/files/files.routes.ts";
+import { fileRoutes } from "./routes/files/files.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
 import { internalRoutes } from "./routes/internal/internal.routes.ts";
 import { jwksRoutes } from "./routes/jwks/jwks.routes.ts";
 import { meRoutes } from "./routes/me/me.routes.ts";
-import { messageRoutes } from "./routes/messages/messages.routes.ts";
+import { messageRoutes, roomMessageRoutes } from "./routes/messages/messages.routes.ts";
 import { notificationRoutes } from "./routes/notifications/notifications.routes.ts";
-import { invitationRoutes } from "./routes/orgs/invitations.routes.ts";
+import { invitationRoutes, orgInvitationRoutes } from "./routes/orgs/invitations.routes.ts";
+import { memberRoutes } from "./routes/orgs/members.routes.ts";
 import { orgRoutes } from "./routes/orgs/orgs.routes.ts";
 import { realtimeRoutes } from "./routes/realtime/realtime.routes.ts";
-import { roomRoutes } from "./routes/rooms/rooms.routes.ts";
+import { orgRoomRoutes, roomRoutes } from "./routes/rooms/rooms.routes.ts";
 
 /**
  * The one place that fixes middleware order:
  * request id → context (config, log, Sentry, services) → access log → secure headers / CORS →
- * body limit → JSON guard → authenticate → routes → onError / notFound → OpenAPI.
+ * canonical path → authenticate → routes → onError / notFound → OpenAPI.
+ * What is particular to a route (body limit and JSON guard, rate limits, who may call it) is in
+ * its own definition: `route()` in src/http/openapi.ts and the route's `middleware`.
+ * Every router is mounted at its feature's prefix; its paths are relative to it.
  */
 export function createApp() {
   const app = createRouter();
@@ -41,24 +42,8 @@ export function createApp() {
   app.use(securityHeaders()); // HSTS, nosniff, frame-ancestors 'none', CSP (src/middleware/security-headers.ts)
   app.use(corsAllowList());
   app.use("/app/*", webClient()); // the web client's static files and deep links (src/middleware/web-client.ts)
-  app.use(async (c, next) =>
-    // The file upload route enforces the file's declared size itself.
-    isFileContentUpload(c.req.method, c.req.path)
-      ? next()
-      : bodyLimit({
-          // Per route (src/middleware/json-guard.ts), chunked bodies counted as they stream.
-          maxSize:
-            bodyLimitFor(c.req.method, c.req.path, c.var.config.MAX_BODY_BYTES) ??
-            c.var.config.MAX_BODY_BYTES,
-          onError: () => {
-            throw new ApiError("payload_too_large", "The body exceeds this route's limit.");
-          },
-        })(c, next),
-  );
-  app.use(jsonGuard()); // JSON depth/key limits, no __proto__/constructor keys
   app.use(canonicalPath()); // no %-encoded aliases of a path (e.g. of an id)
   app.use(authenticate());
-  app.use("/v1/*", apiRateLimit());
   app.use("/.well-known/jwks.json", jwksEdgeCache()); // Workers Cache API (src/middleware/http-cache.ts)
   app.use("/openapi.json", openapiEdgeCache());
 
@@ -70,11 +55,15 @@ export function createApp() {
     .route("/v1/auth/oauth", oauthRoutes)
     .route("/v1/me", meRoutes)
     .route("/v1/orgs", orgRoutes)
-    .route("/v1", invitationRoutes)
+    .route("/v1/orgs", memberRoutes)
+    .route("/v1/orgs", orgInvitationRoutes)
+    .route("/v1/orgs", orgRoomRoutes)
+    .route("/v1/invitations", invitationRoutes)
     .route("/v1/admin", adminRoutes)
-    .route("/v1", roomRoutes)
-    .route("/v1", messageRoutes)
-    .route("/v1", fileRoutes)
+    .route("/v1/rooms", roomRoutes)
+    .route("/v1/rooms", roomMessageRoutes)
+    .route("/v1/messages", messageRoutes)
+    .route("/v1/files", fileRoutes)
     .route("/v1/notifications", notificationRoutes)
     .route("/v1/realtime", realtimeRoutes)
     .route("/v1/internal", internalRoutes);

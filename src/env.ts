@@ -5,6 +5,8 @@ import type { ServiceContext } from "./context/service-context.ts";
 import type { OrgRole } from "./db/schema.ts";
 import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
+import type { MessageRow } from "./services/rooms/messages.ts";
+import type { RoomAccess } from "./services/rooms/rooms.ts";
 
 /**
  * Bindings as `wrangler types` generates them (src/worker-configuration.d.ts, `npm run cf-typegen`).
@@ -27,6 +29,10 @@ export interface Variables {
   /** What services take: built once per request by requestContext(), read through svc(c). */
   ctx: ServiceContext;
   auth: AuthContext | null;
+  /** The room of the path as the caller may see it, set by requireRoomAccess(). */
+  roomAccess?: RoomAccess;
+  /** The message of the path, set by requireRoomAccess("messageId"). */
+  message?: MessageRow;
   /** The caller's membership in the org of the path, set by requireOrgPermission(). */
   membership?: { orgId: string; role: OrgRole };
   /** Why `auth` is null when a credential was presented. */

@@ -1,6 +1,8 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
+import { bodyGuard } from "../middleware/body-guard.ts";
 
 /** problem+json, declared once and referenced by every route's error responses. */
 export const ProblemSchema = z
@@ -51,3 +53,45 @@ export function createRouter() {
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+/** Credentials are small: 1,024-character passwords stay under this even fully \u-escaped. */
+export const AUTH_BODY_LIMIT = 16 * 1024;
+/** A 4,000-character message body, \u-escaped, plus ten attachment ids. */
+export const MESSAGE_BODY_LIMIT = 32 * 1024;
+
+/** A JSON request body (required). */
+export const jsonContent = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: true as const,
+});
+
+/** A JSON response. */
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+type RouteLimits = {
+  /**
+   * Most bytes the body may have (the configured MAX_BODY_BYTES caps it, and is the default), or
+   * "stream" for a route that reads its body as a stream and limits it itself (file uploads).
+   */
+  bodyLimit?: number | "stream";
+};
+
+/**
+ * createRoute(), plus what the route's definition must say about itself: a route that takes a
+ * body gets its body guard (limit + JSON hygiene, src/middleware/body-guard.ts) first in its
+ * middleware, built once here; the limit is documented as `x-body-limit`.
+ */
+export function route<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
+  config: R & RouteLimits,
+) {
+  const { bodyLimit, ...rest } = config;
+  const own = rest.middleware === undefined ? [] : ([] as MiddlewareHandler[]).concat(rest.middleware);
+  const takesBody = rest.request?.body !== undefined || bodyLimit !== undefined;
+  const guard = takesBody && bodyLimit !== "stream" ? [bodyGuard(bodyLimit)] : [];
+  const documented = typeof bodyLimit === "number" ? { "x-body-limit": bodyLimit } : {};
+  // The type stays the caller's R: every middleware added here is AppEnv's, like the route's own.
+  return createRoute({ ...rest, ...documented, middleware: [...guard, ...own] } as unknown as R);
+}

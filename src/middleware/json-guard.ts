@@ -3,9 +3,8 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 
 /**
- * Request hygiene for JSON bodies, before any route sees them:
- * - per-route body limits (bytes on the wire, chunked bodies included: hono's bodyLimit counts
- *   the stream when there is no Content-Length);
+ * Request hygiene for JSON bodies, run by every route's body guard (src/middleware/body-guard.ts)
+ * before any route code sees the body:
  * - shape limits: nesting deeper than MAX_JSON_DEPTH or more than MAX_JSON_KEYS object keys in
  *   one document is a 400, checked before the document is walked by anything recursive;
  * - `__proto__`, `constructor` and `prototype` keys are refused (400) anywhere in the document,
@@ -19,27 +18,6 @@ export const MAX_JSON_DEPTH = 16;
 export const MAX_JSON_KEYS = 512;
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
-
-/**
- * Per-route body limits, first match wins; the configured MAX_BODY_BYTES caps every entry and
- * is the default. `stream` routes (file uploads, limited by their declared size) are not
- * buffered here at all.
- */
-const ROUTE_LIMITS: Array<{ method: string; path: RegExp; limit: number | "stream" }> = [
-  { method: "PUT", path: /^\/v1\/files\/[^/]+\/content$/, limit: "stream" },
-  // Credentials are small: 1,024-character passwords stay under this even fully \u-escaped.
-  { method: "POST", path: /^\/v1\/auth\//, limit: 16 * 1024 },
-  // A 4,000-character message body, \u-escaped, plus ten attachment ids.
-  { method: "POST", path: /^\/v1\/(internal\/)?rooms\/[^/]+\/messages$/, limit: 32 * 1024 },
-  { method: "PATCH", path: /^\/v1\/messages\/[^/]+$/, limit: 32 * 1024 },
-];
-
-/** The body limit for this request in bytes, or undefined when the route streams its body. */
-export function bodyLimitFor(method: string, path: string, maxBodyBytes: number): number | undefined {
-  const rule = ROUTE_LIMITS.find((r) => r.method === method && r.path.test(path));
-  if (rule?.limit === "stream") return undefined;
-  return Math.min(rule?.limit ?? maxBodyBytes, maxBodyBytes);
-}
 
 export function isJsonContentType(contentType: string | undefined): boolean {
   const media = contentType?.split(";")[0]?.trim();
@@ -99,30 +77,8 @@ export function inspectJson(value: unknown, maxKeys: number): Violation | undefi
   return walk(value, []);
 }
 
-const refuse = (v: Violation) =>
+export const refuse = (v: Violation) =>
   new ApiError("validation_failed", "The JSON body is not acceptable.", { errors: [v] });
-
-/** Runs after the body limit (the text is bounded) and before authentication and routes. */
-export const jsonGuard = (limits = { maxDepth: MAX_JSON_DEPTH, maxKeys: MAX_JSON_KEYS }) =>
-  createMiddleware<AppEnv>(async function jsonGuard(c, next) {
-    const method = c.req.method;
-    if (method === "GET" || method === "HEAD" || method === "OPTIONS" || !c.req.raw.body) return next();
-    if (!isJsonContentType(c.req.header("content-type"))) return next();
-    if (bodyLimitFor(method, c.req.path, c.var.config.MAX_BODY_BYTES) === undefined) return next();
-    const text = await c.req.text(); // cached by Hono: the route's validator reads the same text
-    if (jsonDepthExceeds(text, limits.maxDepth)) {
-      throw refuse({ path: "(root)", message: `nested deeper than ${limits.maxDepth} levels` });
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return next(); // malformed: the validator answers 400
-    }
-    const violation = inspectJson(value, limits.maxKeys);
-    if (violation) throw refuse(violation);
-    await next();
-  });
 
 // A percent-encoded unreserved character (RFC 3986 §2.3): `%31` for `1`, `%2D` for `-`, ...
 const ENCODED_UNRESERVED = /%(?:2[de]|3\d|4[1-9a-f]|5[\daf]|6[1-9a-f]|7[\dae])/i;

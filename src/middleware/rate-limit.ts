@@ -148,22 +148,17 @@ export function ipKey(c: Context<AppEnv>): string {
 }
 
 /**
- * The general API limit: per user when authenticated (per IP otherwise), on every /v1 route
- * except auth (limited separately, stricter) and the parties' internal routes. Fails open: a
- * Redis outage must not take the API down with it.
+ * The general API limit: per user when authenticated (per IP otherwise), in the middleware of
+ * every /v1 route except auth (limited separately, stricter) and the parties' internal routes.
+ * Fails open: a Redis outage must not take the API down with it.
  */
-export const apiRateLimit = () =>
-  rateLimit({
-    name: "api",
-    limit: (c) => c.API_RATE_LIMIT,
-    windowSeconds: (c) => c.API_RATE_WINDOW_SECONDS,
-    key: (c) => {
-      const path = new URL(c.req.url).pathname;
-      if (path.startsWith("/v1/auth/") || path.startsWith("/v1/internal/")) return undefined;
-      return c.var.auth ? `user:${c.var.auth.userId}` : `ip:${ipKey(c)}`;
-    },
-    onStoreFailure: "open",
-  });
+export const apiLimit = rateLimit({
+  name: "api",
+  limit: (c) => c.API_RATE_LIMIT,
+  windowSeconds: (c) => c.API_RATE_WINDOW_SECONDS,
+  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : `ip:${ipKey(c)}`),
+  onStoreFailure: "open",
+});
 
 /** Auth routes: one per-IP budget shared by all of them (register, login, refresh, OAuth...), fails closed. */
 export const authIpRateLimit = () =>

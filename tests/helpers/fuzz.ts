@@ -36,7 +36,7 @@ export interface FuzzWorld {
   bearer: string;
   serviceToken: string;
   /** The body limit for a route, as the Worker enforces it. */
-  bodyLimit(method: string, path: string): number;
+  bodyLimit(op: Operation): number;
 }
 export interface FuzzRequest {
   op: string;
@@ -126,7 +126,7 @@ export function malformed(op: Operation, world: FuzzWorld): fc.Arbitrary<FuzzReq
     return req;
   };
   const kinds = [
-    ...(op.body ? bodyKinds(op.body, make, world.bodyLimit(op.method, fill({}))) : []),
+    ...(op.body ? bodyKinds(op.body, make, world.bodyLimit(op)) : []),
     ...inputKinds(op, make, fill),
     ...credentialKinds(op, make, world),
   ];

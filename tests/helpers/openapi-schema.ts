@@ -43,6 +43,8 @@ export interface Operation {
   auth: "bearer" | "service" | "none";
   /** Every method documented for this path: a "wrong method" must be none of them. */
   pathMethods: string[];
+  /** The route's own body limit (`x-body-limit`), when it has one below the configured default. */
+  bodyLimit?: number;
 }
 type Doc = {
   paths: Record<string, Record<string, Record<string, unknown>>>;
@@ -76,6 +78,7 @@ export function operationsOf(doc: Doc): Operation[] {
         parameters?: Parameter[];
         requestBody?: { content?: Record<string, { schema?: Schema }> };
         security?: Array<Record<string, unknown>>;
+        "x-body-limit"?: number;
       };
       const schemes = new Set((op.security ?? []).flatMap((s) => Object.keys(s)));
       const json = op.requestBody?.content?.["application/json"]?.schema;
@@ -87,6 +90,7 @@ export function operationsOf(doc: Doc): Operation[] {
         body: json ? resolve(json) : undefined,
         auth: schemes.has("bearerAuth") ? "bearer" : schemes.has("serviceToken") ? "service" : "none",
         pathMethods,
+        bodyLimit: op["x-body-limit"],
       });
     }
   }

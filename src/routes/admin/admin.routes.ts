@@ -1,8 +1,8 @@
-import { createRoute } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth, requireGlobalAdmin } from "../../middleware/authenticate.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as admin from "../../services/ops/admin.ts";
 import {
   AdminUserSchema,
@@ -18,12 +18,12 @@ const security = [{ bearerAuth: [] }];
 const middleware = [requireAuth(), requireGlobalAdmin()];
 const ADMINS = "Global admins only (403 for everyone else; org roles do not count).";
 
-const listUsers = createRoute({
+const listUsers = route({
   method: "get",
   path: "/users",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Search users",
   description: `All users when \`q\` is absent, disabled ones included; ordered by id. ${ADMINS}`,
   request: { query: AdminUsersQuerySchema },
@@ -35,12 +35,12 @@ const listUsers = createRoute({
     ...errorResponses(400, 401, 403),
   },
 });
-const patchUser = createRoute({
+const patchUser = route({
   method: "patch",
   path: "/users/{userId}",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Change a user's global role, or disable / re-enable the account",
   description: [
     "Disabling, and any change of the global role, revokes every session of the user: their access tokens are refused on the next request and their refresh tokens stop working.",
@@ -50,19 +50,19 @@ const patchUser = createRoute({
   ].join(" "),
   request: {
     params: UserParamsSchema,
-    body: { content: { "application/json": { schema: PatchAdminUserBodySchema } }, required: true },
+    body: jsonContent(PatchAdminUserBodySchema),
   },
   responses: {
-    200: { description: "The user", content: { "application/json": { schema: AdminUserSchema } } },
+    200: jsonResponse("The user", AdminUserSchema),
     ...errorResponses(400, 401, 403, 404, 409),
   },
 });
-const auditLog = createRoute({
+const auditLog = route({
   method: "get",
   path: "/audit-log",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "The audit log",
   description: `Who did what, when and from where (IP, user agent, request id); newest first. ${ADMINS}`,
   request: { query: AuditLogQuerySchema },

@@ -1,9 +1,15 @@
-import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../../env.ts";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import {
+  AUTH_BODY_LIMIT,
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  route,
+} from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
@@ -30,15 +36,6 @@ import {
   wantsCookie,
 } from "./cookie.ts";
 
-const json = <T extends z.ZodType>(schema: T) => ({
-  content: { "application/json": { schema } },
-  required: true,
-});
-const authOk = (description: string) => ({
-  description,
-  content: { "application/json": { schema: AuthResponseSchema } },
-});
-
 const perIp = authIpRateLimit();
 const perEmail = rateLimit({
   name: "auth-email",
@@ -55,27 +52,36 @@ const cookieCsrf = cookieModeCsrf;
 const tags = ["Auth"];
 const limited = [perIp, perEmail] as const;
 
-const register = createRoute({
+const register = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/register",
   tags,
   summary: "Create an account",
   middleware: [...limited, cookieCsrf],
-  request: { body: json(RegisterBodySchema), headers: AuthModeHeaderSchema },
-  responses: { 201: authOk("Account created, signed in"), ...errorResponses(400, 403, 409, 429, 503) },
+  request: { body: jsonContent(RegisterBodySchema), headers: AuthModeHeaderSchema },
+  responses: {
+    201: jsonResponse("Account created, signed in", AuthResponseSchema),
+    ...errorResponses(400, 403, 409, 429, 503),
+  },
 });
-const login = createRoute({
+const login = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/login",
   tags,
   summary: "Sign in with email and password",
   description: "Unknown email and wrong password get the same 401 answer in similar time.",
   middleware: [...limited, cookieCsrf],
-  request: { body: json(LoginBodySchema), headers: AuthModeHeaderSchema },
-  responses: { 200: authOk("Signed in"), ...errorResponses(400, 401, 403, 429, 503) },
+  request: { body: jsonContent(LoginBodySchema), headers: AuthModeHeaderSchema },
+  responses: {
+    200: jsonResponse("Signed in", AuthResponseSchema),
+    ...errorResponses(400, 401, 403, 429, 503),
+  },
 });
-const refreshRoute = createRoute({
+const refreshRoute = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/refresh",
   tags,
   summary: "Rotate the refresh token",
@@ -87,10 +93,14 @@ const refreshRoute = createRoute({
     body: { content: { "application/json": { schema: RefreshBodySchema } }, required: false },
     headers: AuthModeHeaderSchema,
   },
-  responses: { 200: authOk("New token pair"), ...errorResponses(400, 401, 403, 429, 503) },
+  responses: {
+    200: jsonResponse("New token pair", AuthResponseSchema),
+    ...errorResponses(400, 401, 403, 429, 503),
+  },
 });
-const logout = createRoute({
+const logout = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/logout",
   tags,
   summary: "Sign out this session",
@@ -101,17 +111,19 @@ const logout = createRoute({
     ...errorResponses(401),
   },
 });
-const verifyEmail = createRoute({
+const verifyEmail = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/verify-email",
   tags,
   summary: "Confirm an email address",
   middleware: [perIp],
-  request: { body: json(TokenBodySchema) },
+  request: { body: jsonContent(TokenBodySchema) },
   responses: { 204: { description: "Verified" }, ...errorResponses(400, 429, 503) },
 });
-const resend = createRoute({
+const resend = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/verify-email/resend",
   tags,
   summary: "Send the verification mail again",
@@ -119,24 +131,26 @@ const resend = createRoute({
   middleware: [requireAuth(), perIp],
   responses: { 202: { description: "Sent (if not verified yet)" }, ...errorResponses(401, 429, 503) },
 });
-const forgot = createRoute({
+const forgot = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/password/forgot",
   tags,
   summary: "Ask for a password reset mail",
   description: "Always 202, whether or not the account exists.",
   middleware: [...limited],
-  request: { body: json(ForgotBodySchema) },
+  request: { body: jsonContent(ForgotBodySchema) },
   responses: { 202: { description: "Accepted" }, ...errorResponses(400, 429, 503) },
 });
-const reset = createRoute({
+const reset = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/password/reset",
   tags,
   summary: "Set a new password with a reset token",
   description: "Revokes every session of the user.",
   middleware: [perIp],
-  request: { body: json(ResetBodySchema) },
+  request: { body: jsonContent(ResetBodySchema) },
   responses: { 204: { description: "Password changed" }, ...errorResponses(400, 429, 503) },
 });
 

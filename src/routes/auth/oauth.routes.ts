@@ -1,7 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import {
+  AUTH_BODY_LIMIT,
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  route,
+} from "../../http/openapi.ts";
 import { line } from "../../lib/text.ts";
 import { authIpRateLimit } from "../../middleware/rate-limit.ts";
 import * as oauth from "../../services/identity/oauth.ts";
@@ -50,7 +57,7 @@ const redirect = (description: string, location: string) => ({
   headers: { Location: { description: location, schema: { type: "string" as const, format: "uri" } } },
 });
 
-const start = createRoute({
+const start = route({
   method: "get",
   path: "/{provider}/start",
   tags,
@@ -64,7 +71,7 @@ const start = createRoute({
     ...errorResponses(404, 429, 503),
   },
 });
-const callback = createRoute({
+const callback = route({
   method: "get",
   path: "/{provider}/callback",
   tags,
@@ -81,8 +88,9 @@ const callback = createRoute({
     ...errorResponses(400, 404, 429, 503),
   },
 });
-const exchange = createRoute({
+const exchange = route({
   method: "post",
+  bodyLimit: AUTH_BODY_LIMIT,
   path: "/exchange",
   tags,
   summary: "Trade the one-time OAuth code for tokens",
@@ -90,11 +98,11 @@ const exchange = createRoute({
     "Same answer as login. The code works once, within 60 s: a second use, an expired or unknown code is 401 `unauthorized`. With `X-Auth-Mode: cookie` the refresh token is set as an HttpOnly cookie instead of being returned.",
   middleware: [perIp, cookieCsrf],
   request: {
-    body: { content: { "application/json": { schema: ExchangeBodySchema } }, required: true },
+    body: jsonContent(ExchangeBodySchema),
     headers: AuthModeHeaderSchema,
   },
   responses: {
-    200: { description: "Signed in", content: { "application/json": { schema: AuthResponseSchema } } },
+    200: jsonResponse("Signed in", AuthResponseSchema),
     ...errorResponses(400, 401, 403, 429, 503),
   },
 });

@@ -5,6 +5,7 @@ import { devOutbox } from "../../db/schema.ts";
 import type { AppEnv } from "../../env.ts";
 import { validate } from "../../http/validate.ts";
 import { ApiError } from "../../lib/errors.ts";
+import { bodyGuard } from "../../middleware/body-guard.ts";
 
 /** Development and test helpers. Mounted only when ENVIRONMENT is development or test. */
 export const devRoutes = new Hono<AppEnv>()
@@ -31,6 +32,9 @@ export const devRoutes = new Hono<AppEnv>()
       })),
     );
   })
-  .post("/echo", validate("json", z.object({ message: z.string().min(1).max(200) }).strict()), (c) =>
-    c.json(c.req.valid("json")),
+  .post(
+    "/echo",
+    bodyGuard(),
+    validate("json", z.object({ message: z.string().min(1).max(200) }).strict()),
+    (c) => c.json(c.req.valid("json")),
   );

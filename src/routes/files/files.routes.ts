@@ -1,10 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv } from "../../env.ts";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
-import { rateLimit } from "../../middleware/rate-limit.ts";
+import { apiLimit, rateLimit } from "../../middleware/rate-limit.ts";
 import * as filesService from "../../services/files/files.ts";
 import { openContent, receiveContent } from "../../services/files/files-content.ts";
 import {
@@ -17,16 +15,7 @@ import {
 
 const tags = ["Files"];
 const security = [{ bearerAuth: [] }];
-const fileOk = (description: string) => ({
-  description,
-  content: { "application/json": { schema: FileSchema } },
-});
 const binary = { "*/*": { schema: z.string().openapi({ format: "binary" }) } };
-
-/** The upload route brings its own limit (the file's declared size), so the app's body limit skips it. */
-const CONTENT_PATH = /^\/v1\/files\/[^/]+\/content$/;
-export const isFileContentUpload = (method: string, path: string) =>
-  method === "PUT" && CONTENT_PATH.test(path);
 
 const uploadLimit = rateLimit({
   name: "files",
@@ -36,24 +25,26 @@ const uploadLimit = rateLimit({
   onStoreFailure: "open",
 });
 
-const create = createRoute({
+const create = route({
   method: "post",
-  path: "/files",
+  path: "/",
   tags,
   security,
-  middleware: [requireAuth(), uploadLimit],
+  middleware: [apiLimit, requireAuth(), uploadLimit],
   summary: "Declare an upload",
   description:
     "Checks the declared size (FILES_MAX_BYTES → 413), type (allow-list → 415) and your quota (403 `quota_exceeded`), records a pending file and returns where to PUT the bytes: a presigned S3 URL whose signature covers content-type, content-length and content-disposition, or the Worker's signed upload URL (R2). Either expires within 15 minutes. Then call `complete`. Members upload org-wide or into rooms they see; guests only into rooms they were added to. 60 per hour per user by default.",
-  request: { body: { content: { "application/json": { schema: CreateFileSchema } }, required: true } },
+  request: { body: jsonContent(CreateFileSchema) },
   responses: {
-    201: { description: "Pending", content: { "application/json": { schema: CreatedFileSchema } } },
+    201: jsonResponse("Pending", CreatedFileSchema),
     ...errorResponses(400, 401, 403, 404, 413, 415, 429),
   },
 });
-const upload = createRoute({
+const upload = route({
   method: "put",
-  path: "/files/{fileId}/content",
+  bodyLimit: "stream", // limited to the declared size by receiveContent()
+  path: "/{fileId}/content",
+  middleware: [apiLimit],
   tags,
   summary: "Upload the bytes (R2 path, signed URL)",
   description:
@@ -61,9 +52,10 @@ const upload = createRoute({
   request: { params: FileParams, query: SignedQuerySchema, body: { content: binary, required: true } },
   responses: { 204: { description: "Stored" }, ...errorResponses(400, 403, 404, 409, 413, 415, 503) },
 });
-const download = createRoute({
+const download = route({
   method: "get",
-  path: "/files/{fileId}/content",
+  path: "/{fileId}/content",
+  middleware: [apiLimit],
   tags,
   summary: "The bytes (R2 path, signed URL)",
   description:
@@ -71,47 +63,47 @@ const download = createRoute({
   request: { params: FileParams, query: SignedQuerySchema },
   responses: { 200: { description: "The file", content: binary }, ...errorResponses(400, 403, 404, 503) },
 });
-const complete = createRoute({
+const complete = route({
   method: "post",
-  path: "/files/{fileId}/complete",
+  path: "/{fileId}/complete",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "Finish an upload",
   description:
     "Checks the stored object's size and leading bytes (magic bytes; UTF-8 for text) against the declaration. A mismatch deletes the object and answers 415; the file stays pending, so the upload URL may be used again until it expires. 409 when nothing was uploaded yet, 410 when the pending file expired. Idempotent once ready. Uploader or org admin.",
   request: { params: FileParams },
-  responses: { 200: fileOk("Ready"), ...errorResponses(400, 401, 403, 404, 409, 415, 503) },
+  responses: { 200: jsonResponse("Ready", FileSchema), ...errorResponses(400, 401, 403, 404, 409, 415, 503) },
 });
-const get = createRoute({
+const get = route({
   method: "get",
-  path: "/files/{fileId}",
+  path: "/{fileId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "File metadata",
   description:
     "Visible to the uploader, org admins and, once ready, whoever can see the file's room; 404 for everyone else. A ready file carries a short-lived `downloadUrl`.",
   request: { params: FileParams },
-  responses: { 200: fileOk("The file"), ...errorResponses(400, 401, 404) },
+  responses: { 200: jsonResponse("The file", FileSchema), ...errorResponses(400, 401, 404) },
 });
-const redirect = createRoute({
+const redirect = route({
   method: "get",
-  path: "/files/{fileId}/download",
+  path: "/{fileId}/download",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "Redirect to the download URL",
   description: "302 to the ready file's signed `downloadUrl`; 409 while the upload is pending.",
   request: { params: FileParams },
   responses: { 302: { description: "To the signed URL" }, ...errorResponses(400, 401, 404, 409) },
 });
-const remove = createRoute({
+const remove = route({
   method: "delete",
-  path: "/files/{fileId}",
+  path: "/{fileId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "Delete a file and its object",
   description: "Uploader or org admin+. Messages that attached it keep the id; it no longer resolves.",
   request: { params: FileParams },

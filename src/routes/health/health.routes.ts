@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { z } from "@hono/zod-openapi";
+import { createRouter, errorResponses, jsonResponse, route } from "../../http/openapi.ts";
 import { readyRateLimit } from "../../middleware/rate-limit.ts";
 import { checkReadiness } from "../../services/ops/health.ts";
 
@@ -22,7 +22,7 @@ const ReadySchema = z
   })
   .openapi("Readiness");
 
-const health = createRoute({
+const health = route({
   method: "get",
   path: "/health",
   tags: ["Operations"],
@@ -36,7 +36,7 @@ const health = createRoute({
   },
 });
 
-const ready = createRoute({
+const ready = route({
   method: "get",
   path: "/ready",
   tags: ["Operations"],
@@ -51,7 +51,7 @@ const ready = createRoute({
       description: "Ready (possibly degraded)",
       content: { "application/json": { schema: ReadySchema } },
     },
-    503: { description: "The database is down", content: { "application/json": { schema: ReadySchema } } },
+    503: jsonResponse("The database is down", ReadySchema),
     ...errorResponses(429),
   },
 });

@@ -1,8 +1,15 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { rooms, sessions } from "../../db/schema.ts";
 import { svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  MESSAGE_BODY_LIMIT,
+  route,
+} from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
 import { line } from "../../lib/text.ts";
@@ -24,10 +31,10 @@ const tags = ["Internal"];
 const security = [{ serviceToken: [] }];
 const middleware = [requireService()];
 const RoomParams = z.object({ roomId: IdSchema });
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 
-const post = createRoute({
+const post = route({
   method: "post",
+  bodyLimit: MESSAGE_BODY_LIMIT,
   path: "/rooms/{roomId}/messages",
   tags,
   security,
@@ -35,18 +42,17 @@ const post = createRoute({
   summary: "Persist a socket message (same path as REST)",
   request: {
     params: RoomParams,
-    body: {
-      ...json(PostMessageSchema.extend({ authorId: IdSchema }).strict().openapi("InternalPostMessageBody")),
-      required: true,
-    },
+    body: jsonContent(
+      PostMessageSchema.extend({ authorId: IdSchema }).strict().openapi("InternalPostMessageBody"),
+    ),
   },
   responses: {
-    201: { description: "Created", ...json(z.object({ message: MessageSchema })) },
-    200: { description: "Already stored under this clientId", ...json(z.object({ message: MessageSchema })) },
+    201: jsonResponse("Created", z.object({ message: MessageSchema })),
+    200: jsonResponse("Already stored under this clientId", z.object({ message: MessageSchema })),
     ...errorResponses(400, 401, 404, 409),
   },
 });
-const history = createRoute({
+const history = route({
   method: "get",
   path: "/rooms/{roomId}/messages",
   tags,
@@ -54,9 +60,9 @@ const history = createRoute({
   middleware,
   summary: "History for sync",
   request: { params: RoomParams, query: HistoryQuerySchema },
-  responses: { 200: { description: "A page", ...json(HistorySchema) }, ...errorResponses(400, 401, 404) },
+  responses: { 200: jsonResponse("A page", HistorySchema), ...errorResponses(400, 401, 404) },
 });
-const state = createRoute({
+const state = route({
   method: "get",
   path: "/rooms/{roomId}/state",
   tags,
@@ -65,28 +71,20 @@ const state = createRoute({
   summary: "A room's last seq",
   request: { params: RoomParams },
   responses: {
-    200: { description: "State", ...json(z.object({ lastSeq: z.number().int() })) },
+    200: jsonResponse("State", z.object({ lastSeq: z.number().int() })),
     ...errorResponses(400, 401, 404),
   },
 });
-const check = createRoute({
+const check = route({
   method: "post",
   path: "/sessions/check",
   tags,
   security,
   middleware,
   summary: "Which of these sessions are no longer valid",
-  request: {
-    body: {
-      ...json(z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict()),
-      required: true,
-    },
-  },
+  request: { body: jsonContent(z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict()) },
   responses: {
-    200: {
-      description: "The revoked, expired or unknown ones",
-      ...json(z.object({ revoked: z.array(z.string()) })),
-    },
+    200: jsonResponse("The revoked, expired or unknown ones", z.object({ revoked: z.array(z.string()) })),
     ...errorResponses(400, 401),
   },
 });

@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../http/openapi.ts";
+import { z } from "@hono/zod-openapi";
+import { createRouter, jsonResponse, route } from "../../http/openapi.ts";
 import { keyRing } from "../../services/identity/tokens.ts";
 
 const JwksSchema = z
@@ -19,13 +19,13 @@ const JwksSchema = z
   })
   .openapi("JWKS");
 
-const jwks = createRoute({
+const jwks = route({
   method: "get",
   path: "/.well-known/jwks.json",
   tags: ["Auth"],
   summary: "Public keys that verify access tokens",
   description: "Several keys may be live at once (rotation). Cacheable.",
-  responses: { 200: { description: "JWK Set", content: { "application/json": { schema: JwksSchema } } } },
+  responses: { 200: jsonResponse("JWK Set", JwksSchema) },
 });
 
 export const jwksRoutes = createRouter().openapi(jwks, async (c) => {

@@ -1,11 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, route } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema } from "../../lib/ids.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import * as accounts from "../../services/identity/accounts.ts";
 import { listSessions, revokeSessions } from "../../services/identity/sessions.ts";
@@ -40,58 +41,54 @@ const userOk = {
   description: "The caller's profile",
   content: { "application/json": { schema: UserSchema } },
 };
-const body = <T extends z.ZodType>(schema: T) => ({
-  content: { "application/json": { schema } },
-  required: true,
-});
 
-const getMe = createRoute({
+const getMe = route({
   method: "get",
   path: "/",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "My profile",
   responses: { 200: userOk, ...notModified, ...errorResponses(401) },
 });
-const patchMe = createRoute({
+const patchMe = route({
   method: "patch",
   path: "/",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Update my profile",
-  request: { body: body(PatchMeSchema) },
+  request: { body: jsonContent(PatchMeSchema) },
   responses: { 200: userOk, ...errorResponses(400, 401, 409) },
 });
-const deleteMe = createRoute({
+const deleteMe = route({
   method: "delete",
   path: "/",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Delete my account",
   description:
     "409 when you own an org that has other members: transfer ownership first. Orgs where you are the only member are deleted with the account.",
   responses: { 204: { description: "Deleted" }, ...errorResponses(401, 409) },
 });
-const changePassword = createRoute({
+const changePassword = route({
   method: "post",
   path: "/password",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Change my password",
   description: "Revokes every other session.",
-  request: { body: body(ChangePasswordSchema) },
+  request: { body: jsonContent(ChangePasswordSchema) },
   responses: { 204: { description: "Changed" }, ...errorResponses(400, 401) },
 });
-const sessionsList = createRoute({
+const sessionsList = route({
   method: "get",
   path: "/sessions",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "My active sessions",
   request: { query: PageQuerySchema },
   responses: {
@@ -102,12 +99,12 @@ const sessionsList = createRoute({
     ...errorResponses(400, 401),
   },
 });
-const sessionDelete = createRoute({
+const sessionDelete = route({
   method: "delete",
   path: "/sessions/{sessionId}",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Revoke one of my sessions",
   request: { params: z.object({ sessionId: IdSchema }) },
   responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 404) },

@@ -1,13 +1,21 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  MESSAGE_BODY_LIMIT,
+  route,
+} from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
+import { messageOf, requireRoomAccess, roomOf } from "../../middleware/room-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { publishMessage } from "../../services/realtime/realtime-events.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
-import { roomAccess } from "../../services/rooms/rooms.ts";
 import {
   EditMessageSchema,
   HistoryQuerySchema,
@@ -19,66 +27,60 @@ import {
 const tags = ["Messages"];
 const security = [{ bearerAuth: [] }];
 const middleware = [requireAuth()];
-const body = <T extends z.ZodType>(schema: T) => ({
-  content: { "application/json": { schema } },
-  required: true,
-});
-const messageOk = (description: string) => ({
-  description,
-  content: { "application/json": { schema: MessageSchema } },
-});
 const RoomParams = z.object({ roomId: IdSchema });
 const MessageParams = z.object({ messageId: IdSchema });
 
-const history = createRoute({
+const history = route({
   method: "get",
-  path: "/rooms/{roomId}/messages",
+  path: "/{roomId}/messages",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware, requireRoomAccess()],
   summary: "Message history",
   description:
     "`items` always ascending by seq. No cursor: the latest `limit` (default 50). `afterSeq=X`: the first `limit` with seq > X. `beforeSeq=Y`: the `limit` just before Y. Both: the first `limit` in the open interval. `hasMore`: more exist in the direction paged.",
   request: { params: RoomParams, query: HistoryQuerySchema },
   responses: {
-    200: { description: "A page", content: { "application/json": { schema: HistorySchema } } },
+    200: jsonResponse("A page", HistorySchema),
     ...notModified,
     ...errorResponses(400, 401, 404),
   },
 });
-const post = createRoute({
+const post = route({
   method: "post",
-  path: "/rooms/{roomId}/messages",
+  bodyLimit: MESSAGE_BODY_LIMIT,
+  path: "/{roomId}/messages",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware, requireRoomAccess()],
   summary: "Post a message",
   description:
     "Idempotent by `clientId` (per room and author): the same clientId with the same body returns the original (200); with another body, 409. The message is broadcast to the room's realtime channel; `@handle` mentions notify.",
-  request: { params: RoomParams, body: body(PostMessageSchema) },
+  request: { params: RoomParams, body: jsonContent(PostMessageSchema) },
   responses: {
-    201: messageOk("Created"),
-    200: messageOk("Already stored under this clientId"),
+    201: jsonResponse("Created", MessageSchema),
+    200: jsonResponse("Already stored under this clientId", MessageSchema),
     ...errorResponses(400, 401, 404, 409),
   },
 });
-const edit = createRoute({
+const edit = route({
   method: "patch",
-  path: "/messages/{messageId}",
+  bodyLimit: MESSAGE_BODY_LIMIT,
+  path: "/{messageId}",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware, requireRoomAccess("messageId")],
   summary: "Edit my message",
   description: "Author only; a deleted message (tombstone) cannot be edited (409).",
-  request: { params: MessageParams, body: body(EditMessageSchema) },
-  responses: { 200: messageOk("Edited"), ...errorResponses(400, 401, 403, 404, 409) },
+  request: { params: MessageParams, body: jsonContent(EditMessageSchema) },
+  responses: { 200: jsonResponse("Edited", MessageSchema), ...errorResponses(400, 401, 403, 404, 409) },
 });
-const remove = createRoute({
+const remove = route({
   method: "delete",
-  path: "/messages/{messageId}",
+  path: "/{messageId}",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware, requireRoomAccess("messageId")],
   summary: "Delete a message",
   description:
     "Author or org admin+. Leaves a tombstone (same id and seq, empty body and attachments, deletedAt set).",
@@ -86,10 +88,11 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404) },
 });
 
-export const messageRoutes = createRouter()
+/** Mounted at /v1/rooms. */
+export const roomMessageRoutes = createRouter()
   .openapi(history, async (c) => {
     const ctx = svc(c);
-    const access = await roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
+    const access = roomOf(c);
     const { afterSeq, beforeSeq, limit = 50 } = c.req.valid("query");
     // The latest page (no cursor) is cached; access is still checked on every request above.
     if (afterSeq === undefined && beforeSeq === undefined) {
@@ -105,7 +108,7 @@ export const messageRoutes = createRouter()
   .openapi(post, async (c) => {
     const ctx = svc(c);
     const me = caller(c);
-    const access = await roomAccess(ctx, c.req.valid("param").roomId, me.userId);
+    const access = roomOf(c);
     const { message, created } = await messagesService.postMessage(
       ctx,
       access,
@@ -114,28 +117,21 @@ export const messageRoutes = createRouter()
     );
     if (created) publishMessage(ctx, message);
     return created ? c.json(message, 201) : c.json(message, 200);
-  })
+  });
+
+/** Mounted at /v1/messages. */
+export const messageRoutes = createRouter()
   .openapi(edit, async (c) => {
     const ctx = svc(c);
     const me = caller(c);
-    const { message: m } = await messagesService.messageWithAccess(
-      ctx,
-      c.req.valid("param").messageId,
-      (roomId) => roomAccess(ctx, roomId, me.userId),
-    );
-    const message = await messagesService.editMessage(ctx, m, me.userId, c.req.valid("json").body);
+    const message = await messagesService.editMessage(ctx, messageOf(c), me.userId, c.req.valid("json").body);
     publishMessage(ctx, message);
     return c.json(message, 200);
   })
   .openapi(remove, async (c) => {
     const ctx = svc(c);
     const me = caller(c);
-    const { message: m, access } = await messagesService.messageWithAccess(
-      ctx,
-      c.req.valid("param").messageId,
-      (roomId) => roomAccess(ctx, roomId, me.userId),
-    );
-    const message = await messagesService.deleteMessage(ctx, m, access, me.userId);
+    const message = await messagesService.deleteMessage(ctx, messageOf(c), roomOf(c), me.userId);
     publishMessage(ctx, message);
     return c.body(null, 204);
   });

@@ -1,9 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, route } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as notificationsService from "../../services/notifications/notifications.ts";
 
 const tags = ["Notifications"];
@@ -19,12 +20,12 @@ const NotificationSchema = z
   })
   .openapi("Notification");
 
-const list = createRoute({
+const list = route({
   method: "get",
   path: "/",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "My notifications, newest first",
   request: { query: PageQuerySchema.extend({ unread: z.enum(["true", "false"]).optional() }) },
   responses: {
@@ -35,22 +36,22 @@ const list = createRoute({
     ...errorResponses(400, 401),
   },
 });
-const read = createRoute({
+const read = route({
   method: "post",
   path: "/{notificationId}/read",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Mark one as read",
   request: { params: z.object({ notificationId: IdSchema }) },
   responses: { 204: { description: "Read" }, ...errorResponses(400, 401, 404) },
 });
-const readAll = createRoute({
+const readAll = route({
   method: "post",
   path: "/read-all",
   tags,
   security,
-  middleware,
+  middleware: [apiLimit, ...middleware],
   summary: "Mark all as read",
   responses: { 204: { description: "Read" }, ...errorResponses(401) },
 });

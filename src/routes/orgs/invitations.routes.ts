@@ -1,9 +1,16 @@
-import { createRoute } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, problemContent } from "../../http/openapi.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  problemContent,
+  route,
+} from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import { createNotifications } from "../../services/notifications/notifications.ts";
 import * as invitations from "../../services/orgs/invitations.ts";
 import {
@@ -20,12 +27,12 @@ const tags = ["Invitations"];
 const security = [{ bearerAuth: [] }];
 const NOT_MEMBER = "Callers who are not members of the org get 404, global admins included.";
 
-const createInvitation = createRoute({
+const createInvitation = route({
   method: "post",
-  path: "/orgs/{orgId}/invitations",
+  path: "/{orgId}/invitations",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("invitations.create")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("invitations.create")],
   summary: "Invite someone by email",
   description: [
     "Admins and owners only. The role must be one the inviter may grant (nobody grants above their own role: only owners invite owners), else 403.",
@@ -35,19 +42,19 @@ const createInvitation = createRoute({
   ].join(" "),
   request: {
     params: OrgParamsSchema,
-    body: { content: { "application/json": { schema: CreateInvitationBodySchema } }, required: true },
+    body: jsonContent(CreateInvitationBodySchema),
   },
   responses: {
-    201: { description: "Invited", content: { "application/json": { schema: InvitationSchema } } },
+    201: jsonResponse("Invited", InvitationSchema),
     ...errorResponses(400, 401, 403, 404, 409),
   },
 });
-const listInvitations = createRoute({
+const listInvitations = route({
   method: "get",
-  path: "/orgs/{orgId}/invitations",
+  path: "/{orgId}/invitations",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("invitations.read")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("invitations.read")],
   summary: "Pending invitations",
   description: `Not yet accepted, revoked or expired; newest first. Admins and owners only. ${NOT_MEMBER}`,
   request: { params: OrgParamsSchema, query: IdPageQuerySchema },
@@ -59,23 +66,23 @@ const listInvitations = createRoute({
     ...errorResponses(400, 401, 403, 404),
   },
 });
-const revokeInvitation = createRoute({
+const revokeInvitation = route({
   method: "delete",
-  path: "/orgs/{orgId}/invitations/{invitationId}",
+  path: "/{orgId}/invitations/{invitationId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("invitations.revoke")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("invitations.revoke")],
   summary: "Revoke a pending invitation",
   description: `Admins and owners, for invitations with a role they could grant (an admin cannot revoke an owner invitation: 403). 404 when it is not pending. ${NOT_MEMBER}`,
   request: { params: InvitationParamsSchema },
   responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404) },
 });
-const acceptInvitation = createRoute({
+const acceptInvitation = route({
   method: "post",
-  path: "/invitations/{token}/accept",
+  path: "/{token}/accept",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "Accept an invitation",
   description: [
     "Joins the org with the invitation's role and answers with the org.",
@@ -84,13 +91,14 @@ const acceptInvitation = createRoute({
   ].join(" "),
   request: { params: InvitationTokenParamsSchema },
   responses: {
-    200: { description: "Joined", content: { "application/json": { schema: OrgSchema } } },
+    200: jsonResponse("Joined", OrgSchema),
     ...errorResponses(400, 401, 403, 404, 409),
     410: { description: "Expired, revoked or already used", content: problemContent },
   },
 });
 
-export const invitationRoutes = createRouter()
+/** Mounted at /v1/orgs. */
+export const orgInvitationRoutes = createRouter()
   .openapi(createInvitation, async (c) => {
     const m = orgMember(c);
     const ctx = svc(c);
@@ -121,8 +129,10 @@ export const invitationRoutes = createRouter()
     const m = orgMember(c);
     await invitations.revokeInvitation(svc(c), m, m.orgId, c.req.valid("param").invitationId);
     return c.body(null, 204);
-  })
-  .openapi(acceptInvitation, async (c) => {
-    const { token } = c.req.valid("param");
-    return c.json(await invitations.acceptInvitation(svc(c), caller(c).userId, token), 200);
   });
+
+/** Mounted at /v1/invitations. */
+export const invitationRoutes = createRouter().openapi(acceptInvitation, async (c) => {
+  const { token } = c.req.valid("param");
+  return c.json(await invitations.acceptInvitation(svc(c), caller(c).userId, token), 200);
+});

@@ -1,9 +1,9 @@
-import { createRoute } from "@hono/zod-openapi";
 import { svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as members from "../../services/orgs/members.ts";
 import { can } from "../../services/orgs/rbac.ts";
 import { disconnectFromOrgRooms } from "../../services/rooms/rooms.ts";
@@ -19,12 +19,12 @@ const tags = ["Orgs"];
 const security = [{ bearerAuth: [] }];
 const NOT_MEMBER = "Callers who are not members of the org get 404, global admins included.";
 
-const listMembers = createRoute({
+const listMembers = route({
   method: "get",
   path: "/{orgId}/members",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("members.read")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("members.read")],
   summary: "Members of an org",
   description: `Members, admins and owners; guests get 403 (they only see the rooms they were added to). Email addresses are included only for admins and owners. Ordered by user id. ${NOT_MEMBER}`,
   request: { params: OrgParamsSchema, query: IdPageQuerySchema },
@@ -36,12 +36,12 @@ const listMembers = createRoute({
     ...errorResponses(400, 401, 403, 404),
   },
 });
-const patchMember = createRoute({
+const patchMember = route({
   method: "patch",
   path: "/{orgId}/members/{userId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("members.update_role")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("members.update_role")],
   summary: "Change a member's role",
   description: [
     "Admins and owners only (403 otherwise).",
@@ -53,19 +53,19 @@ const patchMember = createRoute({
   ].join(" "),
   request: {
     params: MemberParamsSchema,
-    body: { content: { "application/json": { schema: PatchMemberBodySchema } }, required: true },
+    body: jsonContent(PatchMemberBodySchema),
   },
   responses: {
-    200: { description: "The member", content: { "application/json": { schema: MemberSchema } } },
+    200: jsonResponse("The member", MemberSchema),
     ...errorResponses(400, 401, 403, 404, 409),
   },
 });
-const deleteMember = createRoute({
+const deleteMember = route({
   method: "delete",
   path: "/{orgId}/members/{userId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("members.leave")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("members.leave")],
   summary: "Remove a member, or leave",
   description: [
     "With your own user id: leave the org (any role). 409 for the last owner: transfer ownership first.",

@@ -1,14 +1,13 @@
-import { createRoute, type z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { deleteObjectsLater, objectKeysOfOrg } from "../../services/files/files-access.ts";
 import * as orgs from "../../services/orgs/orgs.ts";
-import { memberRoutes } from "./members.routes.ts";
 import {
   CreateOrgBodySchema,
   IdPageQuerySchema,
@@ -19,70 +18,66 @@ import {
 
 const tags = ["Orgs"];
 const security = [{ bearerAuth: [] }];
-const body = <T extends z.ZodType>(schema: T) => ({
-  content: { "application/json": { schema } },
-  required: true,
-});
-const orgOk = (description: string) => ({
-  description,
-  content: { "application/json": { schema: OrgSchema } },
-});
 const ACCESS =
   "Org roles are read from the database on every request. Callers who are not members get 404 (existence is never revealed), global admins included; members whose role is too low get 403.";
 
-const createOrg = createRoute({
+const createOrg = route({
   method: "post",
   path: "/",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "Create an org",
   description: "Any signed-in user; the creator becomes its owner. 409 when the explicit slug is taken.",
-  request: { body: body(CreateOrgBodySchema) },
-  responses: { 201: orgOk("Created"), ...errorResponses(400, 401, 409) },
+  request: { body: jsonContent(CreateOrgBodySchema) },
+  responses: { 201: jsonResponse("Created", OrgSchema), ...errorResponses(400, 401, 409) },
 });
-const listOrgs = createRoute({
+const listOrgs = route({
   method: "get",
   path: "/",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "The orgs I belong to",
   description: "Oldest first, each with my role in it.",
   request: { query: IdPageQuerySchema },
   responses: {
-    200: { description: "A page", content: { "application/json": { schema: pageOf(OrgSchema, "OrgPage") } } },
+    200: jsonResponse("A page", pageOf(OrgSchema, "OrgPage")),
     ...errorResponses(400, 401),
   },
 });
-const getOrg = createRoute({
+const getOrg = route({
   method: "get",
   path: "/{orgId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("org.read")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.read")],
   summary: "One org",
   description: `Any member, guests included. ${ACCESS}`,
   request: { params: OrgParamsSchema },
-  responses: { 200: orgOk("The org, with my role"), ...notModified, ...errorResponses(400, 401, 404) },
+  responses: {
+    200: jsonResponse("The org, with my role", OrgSchema),
+    ...notModified,
+    ...errorResponses(400, 401, 404),
+  },
 });
-const patchOrg = createRoute({
+const patchOrg = route({
   method: "patch",
   path: "/{orgId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("org.update")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.update")],
   summary: "Rename an org or change its slug",
   description: `Admin or owner. 409 when the slug is taken. ${ACCESS}`,
-  request: { params: OrgParamsSchema, body: body(PatchOrgBodySchema) },
-  responses: { 200: orgOk("Updated"), ...errorResponses(400, 401, 403, 404, 409) },
+  request: { params: OrgParamsSchema, body: jsonContent(PatchOrgBodySchema) },
+  responses: { 200: jsonResponse("Updated", OrgSchema), ...errorResponses(400, 401, 403, 404, 409) },
 });
-const deleteOrg = createRoute({
+const deleteOrg = route({
   method: "delete",
   path: "/{orgId}",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("org.delete")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.delete")],
   summary: "Delete an org",
   description: `Owner only. Its memberships and invitations go with it. ${ACCESS}`,
   request: { params: OrgParamsSchema },
@@ -116,5 +111,4 @@ export const orgRoutes = createRouter()
     await orgs.deleteOrg(ctx, m.userId, m.orgId);
     deleteObjectsLater(ctx, c.var.services.storage, keys);
     return c.body(null, 204);
-  })
-  .route("/", memberRoutes);
+  });

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonResponse, route } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
 import { issueTicket } from "../../services/realtime/realtime-tickets.ts";
 import { ChannelSchema } from "../../shared/realtime.ts";
 
@@ -16,12 +17,12 @@ const TicketSchema = z
   })
   .openapi("RealtimeTicket");
 
-const ticket = createRoute({
+const ticket = route({
   method: "post",
   path: "/tickets",
   tags: ["Realtime"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth()],
   summary: "A short-lived ticket for one realtime channel",
   description:
     "`room:<roomId>` (a room you can see) or `user` (your notifications). Valid ≤ 60 s, for that channel only. Pass it to partysocket as `query: {ticket}` with `host`, `party`, `room`, or open `url` directly.",
@@ -34,7 +35,7 @@ const ticket = createRoute({
     },
   },
   responses: {
-    200: { description: "Ticket", content: { "application/json": { schema: TicketSchema } } },
+    200: jsonResponse("Ticket", TicketSchema),
     ...errorResponses(400, 401, 404),
   },
 });

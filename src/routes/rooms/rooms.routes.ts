@@ -1,11 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
 import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
+import { apiLimit } from "../../middleware/rate-limit.ts";
+import { requireRoomAccess, roomOf } from "../../middleware/room-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { disconnectFromRoom } from "../../services/realtime/realtime-events.ts";
 import * as roomsService from "../../services/rooms/rooms.ts";
@@ -19,35 +21,27 @@ import {
 
 const tags = ["Rooms"];
 const security = [{ bearerAuth: [] }];
-const body = <T extends z.ZodType>(schema: T) => ({
-  content: { "application/json": { schema } },
-  required: true,
-});
-const roomOk = (description: string) => ({
-  description,
-  content: { "application/json": { schema: RoomSchema } },
-});
 const OrgParams = z.object({ orgId: IdSchema });
 const RoomParams = z.object({ roomId: IdSchema });
 const MemberParams = z.object({ roomId: IdSchema, userId: IdSchema });
 
-const createRoom = createRoute({
+const createRoom = route({
   method: "post",
-  path: "/orgs/{orgId}/rooms",
+  path: "/{orgId}/rooms",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("rooms.create")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("rooms.create")],
   summary: "Create a room",
   description: "Members and above; guests get 403. The creator becomes a room member.",
-  request: { params: OrgParams, body: body(CreateRoomSchema) },
-  responses: { 201: roomOk("Created"), ...errorResponses(400, 401, 403, 404) },
+  request: { params: OrgParams, body: jsonContent(CreateRoomSchema) },
+  responses: { 201: jsonResponse("Created", RoomSchema), ...errorResponses(400, 401, 403, 404) },
 });
-const listRooms = createRoute({
+const listRooms = route({
   method: "get",
-  path: "/orgs/{orgId}/rooms",
+  path: "/{orgId}/rooms",
   tags,
   security,
-  middleware: [requireAuth(), requireOrgPermission("org.read")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.read")],
   summary: "Rooms I can see in an org",
   description:
     "Public rooms for members, private rooms I belong to (all rooms for org admins); guests see only rooms they were added to. Each with lastSeq and unreadCount.",
@@ -61,73 +55,74 @@ const listRooms = createRoute({
     ...errorResponses(400, 401, 404),
   },
 });
-const getRoom = createRoute({
+const getRoom = route({
   method: "get",
-  path: "/rooms/{roomId}",
+  path: "/{roomId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "A room",
   request: { params: RoomParams },
-  responses: { 200: roomOk("The room"), ...errorResponses(400, 401, 404) },
+  responses: { 200: jsonResponse("The room", RoomSchema), ...errorResponses(400, 401, 404) },
 });
-const patchRoom = createRoute({
+const patchRoom = route({
   method: "patch",
-  path: "/rooms/{roomId}",
+  path: "/{roomId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "Rename a room or change its visibility",
   description: "The room's creator or an org admin.",
-  request: { params: RoomParams, body: body(PatchRoomSchema) },
-  responses: { 200: roomOk("Updated"), ...errorResponses(400, 401, 403, 404) },
+  request: { params: RoomParams, body: jsonContent(PatchRoomSchema) },
+  responses: { 200: jsonResponse("Updated", RoomSchema), ...errorResponses(400, 401, 403, 404) },
 });
-const deleteRoom = createRoute({
+const deleteRoom = route({
   method: "delete",
-  path: "/rooms/{roomId}",
+  path: "/{roomId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "Delete a room and its messages",
   description: "The room's creator or an org admin.",
   request: { params: RoomParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404) },
 });
-const addMember = createRoute({
+const addMember = route({
   method: "post",
-  path: "/rooms/{roomId}/members",
+  path: "/{roomId}/members",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "Add an org member to the room",
   description: "For private rooms, and guests in any room. The room's creator or an org admin.",
-  request: { params: RoomParams, body: body(AddRoomMemberSchema) },
+  request: { params: RoomParams, body: jsonContent(AddRoomMemberSchema) },
   responses: { 204: { description: "Added (idempotent)" }, ...errorResponses(400, 401, 403, 404) },
 });
-const removeMember = createRoute({
+const removeMember = route({
   method: "delete",
-  path: "/rooms/{roomId}/members/{userId}",
+  path: "/{roomId}/members/{userId}",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "Remove someone from the room (or leave it)",
   description: "Their open sockets in the room are closed within seconds.",
   request: { params: MemberParams },
   responses: { 204: { description: "Removed" }, ...errorResponses(400, 401, 403, 404) },
 });
-const markRead = createRoute({
+const markRead = route({
   method: "post",
-  path: "/rooms/{roomId}/read",
+  path: "/{roomId}/read",
   tags,
   security,
-  middleware: [requireAuth()],
+  middleware: [apiLimit, requireAuth(), requireRoomAccess()],
   summary: "Set my read position",
   description: "Never moves backwards.",
-  request: { params: RoomParams, body: body(ReadSchema) },
+  request: { params: RoomParams, body: jsonContent(ReadSchema) },
   responses: { 204: { description: "Saved" }, ...errorResponses(400, 401, 404) },
 });
 
-export const roomRoutes = createRouter()
+/** Mounted at /v1/orgs. */
+export const orgRoomRoutes = createRouter()
   .openapi(createRoom, async (c) => {
     const m = orgMember(c);
     return c.json(await roomsService.createRoom(svc(c), m.orgId, m.userId, m.role, c.req.valid("json")), 201);
@@ -139,33 +134,35 @@ export const roomRoutes = createRouter()
     return cachedJson(c, cacheKeys.rooms(c.var.config, { ...m, limit, cursor }), () =>
       roomsService.listRooms(svc(c), m.orgId, m.userId, m.role, limit, cursor),
     );
-  })
+  });
+
+/** Mounted at /v1/rooms. */
+export const roomRoutes = createRouter()
   .openapi(getRoom, async (c) => {
-    const access = await roomsService.roomAccess(svc(c), c.req.valid("param").roomId, caller(c).userId);
-    return c.json(roomsService.toRoomView(access.room), 200);
+    return c.json(roomsService.toRoomView(roomOf(c).room), 200);
   })
   .openapi(patchRoom, async (c) => {
     const ctx = svc(c);
-    const access = await roomsService.roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
+    const access = roomOf(c);
     return c.json(await roomsService.updateRoom(ctx, access, c.req.valid("json")), 200);
   })
   .openapi(deleteRoom, async (c) => {
     const ctx = svc(c);
-    const access = await roomsService.roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
+    const access = roomOf(c);
     await roomsService.deleteRoom(ctx, access);
     disconnectFromRoom(ctx, access.room.id, "room deleted");
     return c.body(null, 204);
   })
   .openapi(addMember, async (c) => {
     const ctx = svc(c);
-    const access = await roomsService.roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
+    const access = roomOf(c);
     await roomsService.addRoomMember(ctx, access, caller(c).userId, c.req.valid("json").userId);
     return c.body(null, 204);
   })
   .openapi(removeMember, async (c) => {
     const ctx = svc(c);
     const { roomId, userId } = c.req.valid("param");
-    const access = await roomsService.roomAccess(ctx, roomId, caller(c).userId);
+    const access = roomOf(c);
     await roomsService.removeRoomMember(ctx, access, caller(c).userId, userId);
     // Close their sockets unless they can still see the room (e.g. a public room member).
     const still = await roomsService.roomAccess(ctx, roomId, userId).then(
@@ -177,7 +174,7 @@ export const roomRoutes = createRouter()
   })
   .openapi(markRead, async (c) => {
     const ctx = svc(c);
-    const access = await roomsService.roomAccess(ctx, c.req.valid("param").roomId, caller(c).userId);
+    const access = roomOf(c);
     await roomsService.markRead(ctx, access, caller(c).userId, c.req.valid("json").seq);
     return c.body(null, 204);
   });

@@ -3,7 +3,6 @@ import type { ServiceContext } from "../../context/service-context.ts";
 import { memberships, notifications, roomMembers, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
-import { errorFields } from "../../lib/log.ts";
 import { publishNotification } from "../realtime/realtime-events.ts";
 import type { MessageRow } from "../rooms/messages.ts";
 import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";

@@ -4,7 +4,7 @@ import { messages, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
-import { CHAT_PARTY, type RealtimeMessage } from "../../shared/realtime.ts";
+import type { RealtimeMessage } from "../../shared/realtime.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
@@ -133,19 +133,10 @@ export async function listMessages(ctx: Pick<ServiceContext, "db">, roomId: stri
   return { items: page.map(toMessage), hasMore };
 }
 
-async function loadMessage(ctx: ServiceContext, messageId: string) {
+export async function loadMessage(ctx: Pick<ServiceContext, "db">, messageId: string) {
   const [m] = await ctx.db.select().from(messages).where(eq(messages.id, messageId));
   if (!m) throw new ApiError("not_found", "No such message.");
   return m;
-}
-
-export async function messageWithAccess(
-  ctx: ServiceContext,
-  messageId: string,
-  access: (roomId: string) => Promise<RoomAccess>,
-) {
-  const m = await loadMessage(ctx, messageId);
-  return { message: m, access: await access(m.roomId) };
 }
 
 export async function editMessage(ctx: ServiceContext, m: MessageRow, userId: string, body: string) {

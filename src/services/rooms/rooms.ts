@@ -3,7 +3,6 @@ import type { ServiceContext } from "../../context/service-context.ts";
 import { memberships, roomMembers, roomReads, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
-import { errorFields } from "../../lib/log.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { findMembership } from "../orgs/orgs.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";

@@ -1,0 +1,50 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { ID_PATTERN } from "../lib/ids.ts";
+import { loadMessage, type MessageRow } from "../services/rooms/messages.ts";
+import { type RoomAccess, roomAccess } from "../services/rooms/rooms.ts";
+
+const invalidId = (param: string) =>
+  new ApiError("validation_failed", "The request is invalid.", {
+    errors: [{ path: param, message: "must be a lower-case UUID" }],
+  });
+
+/**
+ * Authorise a room-scoped route: the room of `:roomId` (or of the message `:messageId`) must be
+ * visible to the caller (src/services/rooms/rooms.ts roomAccess: org membership, room
+ * visibility, room membership), else 404 without revealing whether it exists. Put it after
+ * requireAuth(); it sets `c.var.roomAccess` (and `c.var.message`) for the handler, which still
+ * decides finer rights (manage, author).
+ */
+export function requireRoomAccess(via: "roomId" | "messageId" = "roomId") {
+  return createMiddleware<AppEnv>(async function requireRoomAccess(c, next) {
+    const auth = c.var.auth;
+    if (!auth) throw new ApiError("unauthorized"); // fail closed when mounted without requireAuth()
+    const id = c.req.param(via);
+    if (!id || !ID_PATTERN.test(id)) throw invalidId(via);
+    let roomId = id;
+    if (via === "messageId") {
+      const message = await loadMessage(c.var.ctx, id);
+      c.set("message", message);
+      roomId = message.roomId;
+    }
+    c.set("roomAccess", await roomAccess(c.var.ctx, roomId, auth.userId));
+    await next();
+  });
+}
+
+/** The access requireRoomAccess() loaded; fails closed when the guard is missing. */
+export function roomOf(c: Context<AppEnv>): RoomAccess {
+  const access = c.var.roomAccess;
+  if (!access) throw new Error("roomOf(): the route lacks requireRoomAccess()");
+  return access;
+}
+
+/** The message requireRoomAccess("messageId") loaded. */
+export function messageOf(c: Context<AppEnv>): MessageRow {
+  const message = c.var.message;
+  if (!message) throw new Error('messageOf(): the route lacks requireRoomAccess("messageId")');
+  return message;
+}
