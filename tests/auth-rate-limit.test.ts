@@ -1,6 +1,8 @@
 import { describe, expect, inject, it } from "vitest";
 import { apiWithEnv, jsonBody, withFault } from "./helpers/api.ts";
+import { declare } from "./helpers/files.ts";
 import { expectProblem } from "./helpers/problem.ts";
+import { roomFixture } from "./helpers/realtime.ts";
 import { randomIp, registerUser } from "./helpers/users.ts";
 
 const LIMIT = { AUTH_RATE_LIMIT: "3" };
@@ -104,5 +106,19 @@ describe("API rate limit", () => {
         await fault.start();
       }
     });
+  });
+});
+
+describe("stacked limiters", () => {
+  it("a 429 from the upload limiter carries the upload limiter's RateLimit-* and Retry-After", async () => {
+    const { owner, org } = await roomFixture();
+    const env = { FILES_RATE_LIMIT: "1", FILES_RATE_WINDOW_SECONDS: "3600", API_RATE_LIMIT: "1000" };
+    expect((await declare(owner, { size: 64, orgId: org.id }, env)).status).toBe(201);
+    const limited = await declare(owner, { size: 64, orgId: org.id }, env);
+    await expectProblem(limited, 429, "rate_limited");
+    expect(limited.headers.get("ratelimit-limit")).toBe("1");
+    expect(limited.headers.get("ratelimit-remaining")).toBe("0");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(60); // the hour window, not the API's minute
+    expect(limited.headers.get("retry-after")).toBe(limited.headers.get("ratelimit-reset"));
   });
 });

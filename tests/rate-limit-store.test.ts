@@ -77,3 +77,39 @@ describe("rate limits with Redis stopped, under concurrency", () => {
     });
   });
 });
+
+describe("rate limits under concurrency (real Redis): bursts below the limit pass, the limit holds", () => {
+  it("a store never counts hits that did not happen: 90 concurrent hits against a limit of 600 count 90", async () => {
+    const { store, counter } = storeWith(600);
+    await store.increment("k"); // a local batch exists now: the burst below races with its syncs
+    const results = await Promise.all(Array.from({ length: 90 }, () => store.increment("k")));
+    // 91 hits happened: no total may exceed that, in Redis or as reported (before the fix,
+    // concurrent syncs re-sent the same local batch: Redis said 1,861).
+    expect(Math.max(...results.map((r) => r.totalHits))).toBeLessThanOrEqual(91);
+    const inRedis = await counter("k");
+    expect(inRedis).toBeLessThanOrEqual(91);
+    // What Redis does not know yet is at most one local batch: (600 - count) / 10.
+    expect(inRedis).toBeGreaterThanOrEqual(91 - Math.floor(600 / 10));
+  });
+
+  it("a page of a fresh user: one request, then 90 concurrent GET /v1/me, against 600/min: all pass", async () => {
+    const u = await registerUser();
+    const env = { API_RATE_LIMIT: "600" };
+    expect((await apiWithEnv(env, "/v1/me", bearer(u.accessToken))).status).toBe(200); // the page's first call
+    const res = await Promise.all(
+      Array.from({ length: 90 }, () => apiWithEnv(env, "/v1/me", bearer(u.accessToken))),
+    );
+    expect(res.map((r) => r.status)).toEqual(Array(90).fill(200));
+  });
+
+  it("at limit + k concurrent requests, k are refused: tolerance is one local batch (here 0, near the limit)", async () => {
+    const u = await registerUser();
+    const env = { API_RATE_LIMIT: "40" };
+    const res = await Promise.all(
+      Array.from({ length: 50 }, () => apiWithEnv(env, "/v1/me", bearer(u.accessToken))),
+    );
+    const statuses = res.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(40);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+  });
+});

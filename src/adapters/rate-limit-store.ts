@@ -10,16 +10,18 @@ import type { ClientRateLimitInfo, Store } from "hono-rate-limiter";
  *   after a failure none for a second (the middleware then fails open or closed at once);
  * - local batching: while a key is far from its limit, an isolate counts up to a tenth of what
  *   was left (at most 100) locally and adds them to Redis with its next sync, so a busy client
- *   costs one Redis call per batch. Near the limit the batch is 0: every hit is counted in Redis
- *   and the 429 comes exactly after the limit. Far from it, several isolates together may admit
- *   a little more than the limit (each at most its batch); hits still unsynced when the window
- *   ends are not carried over.
+ *   costs one Redis call per batch. A sync claims the local hits before it awaits Redis, so
+ *   concurrent syncs never send the same hits twice: the count in Redis is exactly the hits
+ *   that happened. Near the limit the batch is 0: every hit is counted in Redis and the 429
+ *   comes exactly after the limit, under any concurrency. Far from it, each isolate may admit at
+ *   most one batch that Redis does not know yet (the tolerance: at most a tenth of what was left,
+ *   and at most 100, per isolate); hits still unsynced when the window ends are not carried over.
  * Hand-written: no maintained store for Workers batches counts or avoids the shared promise.
  */
 interface Local {
   /** The key's count in Redis at the last sync. */
   synced: number;
-  /** Hits admitted here since, not yet in Redis. */
+  /** Hits admitted here since, not yet sent to Redis. */
   pending: number;
   /** How many hits may be admitted locally before the next sync. */
   batch: number;
@@ -50,21 +52,34 @@ export function createRedisWindowStore(redis: Redis, prefix: string, limit: numb
         return { totalHits: local.synced + local.pending, resetTime: new Date(local.resetAt) };
       }
       if (now < downUntil) throw new Error("rate limit store unavailable (recent Redis failure)");
+      // Claim this isolate's unsent hits now: a concurrent sync must not send them again.
+      const claimed = local?.pending ?? 0;
+      if (local) {
+        local.pending = 0;
+        local.batch = 0; // until this sync answers, every hit goes to Redis
+      }
       const k = redisKey(key);
       const [total, , ttl] = await redis
         .multi()
-        .incrby(k, (local?.pending ?? 0) + 1)
+        .incrby(k, claimed + 1)
         .pexpire(k, windowMs, "NX")
         .pttl(k)
         .exec<[number, number, number]>()
         .catch((err: unknown) => {
           downUntil = Date.now() + BREAKER_MS;
+          const current = locals.get(key);
+          if (current && current === local) current.pending += claimed; // not sent: still to be counted
           throw err;
         });
       const resetAt = now + (ttl > 0 ? ttl : windowMs);
+      const current = locals.get(key);
+      if (current && current.resetAt > now && current.synced > total) {
+        // A later sync already answered with a higher count: keep its view.
+        return { totalHits: total, resetTime: new Date(resetAt) };
+      }
       if (locals.size >= MAX_KEYS) locals.clear();
       const batch = Math.max(0, Math.min(MAX_BATCH, Math.floor((limit - total) / 10)));
-      locals.set(key, { synced: total, pending: 0, batch, resetAt });
+      locals.set(key, { synced: total, pending: current?.pending ?? 0, batch, resetAt });
       return { totalHits: total, resetTime: new Date(resetAt) };
     },
     async decrement(key) {

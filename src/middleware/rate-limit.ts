@@ -82,9 +82,12 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       keyGenerator: () => key,
       store: storeFor(c, opts.name, windowMs, limit),
       handler: (ctx) => {
-        const reset =
-          Number(ctx.res.headers.get("RateLimit-Reset") ?? c.res.headers.get("RateLimit-Reset")) ||
-          opts.windowSeconds(c.var.config);
+        const info = c.get("rateLimit" as never) as RateLimitInfo | undefined;
+        const reset = info?.resetTime
+          ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+          : opts.windowSeconds(c.var.config);
+        // The refusal describes the limit that refused: drop what a limiter before it set.
+        for (const h of RATE_LIMIT_HEADERS) c.header(h, undefined);
         throw new ApiError("rate_limited", `Too many requests: at most ${limit} per ${windowMs / 1000} s.`, {
           headers: {
             "Retry-After": String(reset),
@@ -122,6 +125,8 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     }
   });
 }
+
+const RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] as const;
 
 interface RateLimitInfo {
   limit: number;
