@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
-import { sessions, users } from "../../db/schema.ts";
+import { now as dbNow, sessions, users } from "../../db/schema.ts";
 import { hmac, randomToken, sha256 } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
@@ -152,7 +152,7 @@ export async function revokeSessions(
   if (opts.exceptSessionId) conds.push(ne(sessions.id, opts.exceptSessionId));
   const rows = await ctx.db
     .update(sessions)
-    .set({ revokedAt: nowIso(), revokedReason: opts.reason })
+    .set({ revokedAt: dbNow, revokedReason: opts.reason }) // the database's clock: see revocation.ts
     .where(and(...conds))
     .returning({ id: sessions.id });
   const ids = rows.map((r) => r.id);
