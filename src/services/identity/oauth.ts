@@ -16,7 +16,7 @@ import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { storableLine } from "../../lib/text.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { audit, auditInsert } from "../ops/audit.ts";
-import { type AuthResult, startSession } from "./accounts.ts";
+import { type AuthResult, startSession } from "./credentials.ts";
 import { revokeSessions } from "./sessions.ts";
 import { conflictFrom, handleFromName, normalizeEmail, type UserRow } from "./users.ts";
 
