@@ -8,6 +8,7 @@ import {
   TYPING_THROTTLE_MS,
 } from "../src/shared/realtime.ts";
 import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
+import { envOf } from "./env.ts";
 import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { presenceOf } from "./presence.ts";
@@ -262,5 +263,7 @@ export default class ChatServer implements Party.Server {
   }
 }
 
-const isDevEnvironment = (env: Record<string, unknown>) =>
-  env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
+const isDevEnvironment = (env: Record<string, unknown>) => {
+  const { ENVIRONMENT } = envOf(env);
+  return ENVIRONMENT === "development" || ENVIRONMENT === "test";
+};

@@ -1,5 +1,5 @@
 import type * as Party from "partykit/server";
-import { DEFAULT_MAX_FRAMES_PER_SECOND, MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
+import { MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
 import type { ConnState } from "./auth.ts";
 import { envOf } from "./env.ts";
 import { callApi } from "./transport.ts";
@@ -12,9 +12,7 @@ export class FrameGuard {
   private windows = new Map<string, { start: number; count: number }>();
   private readonly max: number;
   constructor(env: Record<string, unknown>) {
-    this.max =
-      Number(envOf(env).MAX_FRAMES_PER_SECOND ?? DEFAULT_MAX_FRAMES_PER_SECOND) ||
-      DEFAULT_MAX_FRAMES_PER_SECOND;
+    this.max = envOf(env).MAX_FRAMES_PER_SECOND;
   }
   admit(conn: Party.Connection, message: string | ArrayBuffer | ArrayBufferView): boolean {
     const size = typeof message === "string" ? new TextEncoder().encode(message).length : message.byteLength;

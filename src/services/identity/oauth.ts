@@ -2,7 +2,6 @@ import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import {
   authorizationUrl,
   fetchIdentity,
-  getProviders,
   isOidc,
   OAuthFlowError,
   type OAuthIdentity,
@@ -29,7 +28,7 @@ export const FLOW_TTL_SECONDS = 600;
 const CODE_TTL_SECONDS = 60;
 
 export function findProvider(ctx: ServiceContext, id: string): ProviderConfig {
-  const p = getProviders(ctx.config.OAUTH_PROVIDERS).get(id);
+  const p = ctx.config.OAUTH_PROVIDERS.get(id);
   if (!p) throw new ApiError("not_found", "No such OAuth provider.");
   return p;
 }
