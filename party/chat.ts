@@ -7,24 +7,13 @@ import {
   type RealtimeMessage,
   TYPING_THROTTLE_MS,
 } from "../src/shared/realtime.ts";
-import {
-  admitWithTicket,
-  type ConnState,
-  callApi,
-  checkServiceRequest,
-  closeMatching,
-  FrameGuard,
-  identityOf,
-  json,
-  partyLog,
-  RevocationWatch,
-  reportPartyError,
-  requestIdOf,
-  send,
-} from "./lib.ts";
+import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
+import { envOf } from "./env.ts";
+import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { presenceOf } from "./presence.ts";
-
-const HOLD_MS = 250;
+import { admit, HOLD_MS, newSeqOrder, release } from "./seq-order.ts";
+import { callApi, json, send } from "./transport.ts";
 
 /**
  * Chat party: one PartyKit room per chat room (room id = the API's room id). The party never
@@ -43,9 +32,8 @@ export default class ChatServer implements Party.Server {
   private readonly revocations: RevocationWatch;
   private readonly lastTyping = new Map<string, number>();
   private readonly sending = new Map<string, Promise<void>>();
-  private lastSeq = 0;
-  /** New messages wait here until the ones before them were broadcast (see broadcastMessage). */
-  private readonly held = new Map<number, RealtimeMessage>();
+  /** New messages wait here until the ones before them were broadcast (see seq-order.ts). */
+  private readonly order = newSeqOrder<RealtimeMessage>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(room: Party.Room) {
@@ -66,9 +54,9 @@ export default class ChatServer implements Party.Server {
       () => undefined,
     );
     if (state?.status === 200)
-      this.lastSeq = Math.max(this.lastSeq, (state.body as { lastSeq: number }).lastSeq);
+      this.order.lastSeq = Math.max(this.order.lastSeq, (state.body as { lastSeq: number }).lastSeq);
     const users = this.presence();
-    send(conn, { type: "welcome", userId: identity.userId, presence: users, lastSeq: this.lastSeq });
+    send(conn, { type: "welcome", userId: identity.userId, presence: users, lastSeq: this.order.lastSeq });
     if (users.length !== before.length)
       this.room.broadcast(JSON.stringify({ type: "presence", users }), [conn.id]);
     this.revocations.start();
@@ -186,7 +174,7 @@ export default class ChatServer implements Party.Server {
     retry: string,
   ) {
     const problem = (res.body ?? {}) as { code?: string; detail?: string; title?: string };
-    partyLog(res.status >= 500 ? "error" : "info", "api refused", {
+    partyLog[res.status >= 500 ? "error" : "info"]("api refused", {
       party: "chat",
       room: this.room.id,
       status: res.status,
@@ -223,36 +211,25 @@ export default class ChatServer implements Party.Server {
     send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
   }
 
-  /**
-   * Broadcast new messages in seq order. Concurrent writes finish in any order; sending them as
-   * they come would make every client see a gap and sync. A message ahead of a gap is held until
-   * the gap fills, or at most HOLD_MS (clients then fill any real gap through sync).
-   * Edits and deletions (seq already broadcast) go out at once.
-   */
+  /** New messages in seq order (see seq-order.ts); a held one goes out within HOLD_MS at the latest. */
   private broadcastMessage(message: RealtimeMessage) {
-    if (message.seq <= this.lastSeq || this.lastSeq === 0) {
-      this.lastSeq = Math.max(this.lastSeq, message.seq);
-      this.room.broadcast(JSON.stringify({ type: "message", message }));
-      return this.flushHeld(false);
-    }
-    this.held.set(message.seq, message);
-    this.flushHeld(false);
-    if (this.held.size > 0) this.holdTimer ??= setTimeout(() => this.flushHeld(true), HOLD_MS);
+    this.broadcastAll(admit(this.order, message));
+    if (this.order.held.size > 0) this.holdTimer ??= setTimeout(() => this.flushHeld(), HOLD_MS);
+    else this.clearHoldTimer();
   }
 
-  private flushHeld(force: boolean) {
-    const next = () => (force ? Math.min(...this.held.keys()) : this.lastSeq + 1);
-    while (this.held.size > 0 && this.held.has(next())) {
-      const seq = next();
-      const m = this.held.get(seq)!;
-      this.held.delete(seq);
-      this.lastSeq = Math.max(this.lastSeq, seq);
-      this.room.broadcast(JSON.stringify({ type: "message", message: m }));
-    }
-    if (this.held.size === 0 || force) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
+  private flushHeld() {
+    this.broadcastAll(release(this.order, true));
+    this.clearHoldTimer();
+  }
+
+  private clearHoldTimer() {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
+  private broadcastAll(messages: RealtimeMessage[]) {
+    for (const message of messages) this.room.broadcast(JSON.stringify({ type: "message", message }));
   }
 
   /**
@@ -279,12 +256,14 @@ export default class ChatServer implements Party.Server {
     const parsed = PushSchema.safeParse(await req.json().catch(() => null));
     if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
     const push = parsed.data;
-    partyLog("info", "push", { party: "chat", room: this.room.id, type: push.type, requestId });
+    partyLog.info("push", { party: "chat", room: this.room.id, type: push.type, requestId });
     if (push.type === "message") this.broadcastMessage(push.message);
     if (push.type === "disconnect") closeMatching(this.room, push);
     return json({ ok: true, requestId });
   }
 }
 
-const isDevEnvironment = (env: Record<string, unknown>) =>
-  env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
+const isDevEnvironment = (env: Record<string, unknown>) => {
+  const { ENVIRONMENT } = envOf(env);
+  return ENVIRONMENT === "development" || ENVIRONMENT === "test";
+};

@@ -1,5 +1,5 @@
 import type * as Party from "partykit/server";
-import { json } from "./lib.ts";
+import { json } from "./transport.ts";
 
 /** The default party only answers health checks; clients use the `chat` and `notifications` parties. */
 export default class MainServer implements Party.Server {

@@ -1,18 +1,9 @@
 import type * as Party from "partykit/server";
 import { PushSchema } from "../src/shared/realtime.ts";
-import {
-  admitWithTicket,
-  type ConnState,
-  checkServiceRequest,
-  closeMatching,
-  FrameGuard,
-  identityOf,
-  json,
-  RevocationWatch,
-  reportPartyError,
-  requestIdOf,
-  send,
-} from "./lib.ts";
+import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
+import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { reportPartyError, requestIdOf } from "./observability.ts";
+import { json, send } from "./transport.ts";
 
 /** Notifications party: one room per user (room id = user id); only that user may connect. */
 export default class NotificationsServer implements Party.Server {

@@ -1,5 +1,5 @@
 import type * as Party from "partykit/server";
-import type { ConnState } from "./lib.ts";
+import type { ConnState } from "./auth.ts";
 
 /** Users present in a room: one entry per user however many tabs they have open, sorted. */
 export function presenceOf(conns: Iterable<Party.Connection<ConnState>>): string[] {

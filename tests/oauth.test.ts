@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import type { MockIdentity } from "../scripts/lib/oidc-server.ts";
-import { getProviders } from "../src/adapters/oauth-providers.ts";
+import { parseConfig } from "../src/config.ts";
 import { getDatabase } from "../src/db/client.ts";
 import { auditLog, oauthAccounts, oauthGrants, users } from "../src/db/schema.ts";
 import { randomToken, sha256 } from "../src/lib/crypto.ts";
@@ -16,6 +16,9 @@ import { bearer, login, randomIp, registerUser } from "./helpers/users.ts";
 const db = () => getDatabase(inject("sqldUrl"), undefined, 3000).db;
 const APP_CALLBACK = `${inject("bindings").APP_URL}/oauth/callback`;
 const STATE_COOKIE = "petrel_oauth_state";
+/** OAUTH_PROVIDERS as the configuration parses it, everything else as the test Worker has it. */
+const getProviders = (raw: string | undefined) =>
+  parseConfig({ ...inject("bindings"), OAUTH_PROVIDERS: raw }).OAUTH_PROVIDERS;
 
 interface AuthBody {
   user: { id: string; email: string; name: string; emailVerified: boolean };

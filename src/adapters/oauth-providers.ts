@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTPayload, errors as jose, jwtVerify } from "jose";
 import { z } from "zod";
-import { ConfigError } from "../config.ts";
+import type { ProviderConfig } from "../config/oauth-providers.ts";
 import { DependencyError } from "../lib/errors.ts";
 import { storableLine, textProblem } from "../lib/text.ts";
 
@@ -10,62 +10,9 @@ import { storableLine, textProblem } from "../lib/text.ts";
  * fixed endpoints. All three share the token exchange; they differ in how the identity is read:
  * a verified id_token (OIDC, Google) or GitHub's /user and /user/emails.
  * Hand-written on jose: no OAuth client library (e.g. oauth4webapi) is a dependency.
+ * The providers are parsed with the configuration (src/config/oauth-providers.ts).
  */
-const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
-const common = {
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be 1-32 characters of a-z, 0-9, _ and -"),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
-  scopes: z
-    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a scope token"))
-    .min(1)
-    .optional(),
-  /** Timeout of each call to the provider, in milliseconds. */
-  timeoutMs: z.number().int().min(50).max(30_000).default(5000),
-};
-const ProviderConfigSchema = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("oidc"),
-      issuer: z
-        .url()
-        .refine((u) => u.startsWith("https://") || loopback.test(u), "must be https (http only on loopback)"),
-      ...common,
-    })
-    .strict(),
-  z.object({ type: z.literal("github"), ...common }).strict(),
-  z.object({ type: z.literal("google"), ...common }).strict(),
-]);
-const ProvidersSchema = z
-  .array(ProviderConfigSchema)
-  .refine((ps) => new Set(ps.map((p) => p.id)).size === ps.length, "provider ids must be unique");
-
-export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
-
-let parsed: { raw: string | undefined; providers: Map<string, ProviderConfig> } | undefined;
-
-/** The configured providers, parsed once per isolate (per distinct OAUTH_PROVIDERS value). */
-export function getProviders(raw: string | undefined): Map<string, ProviderConfig> {
-  if (parsed && parsed.raw === raw) return parsed.providers;
-  let json: unknown = [];
-  if (raw) {
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new ConfigError(["OAUTH_PROVIDERS must be a JSON array of providers"]);
-    }
-  }
-  const result = ProvidersSchema.safeParse(json);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map(
-        (i) => `OAUTH_PROVIDERS${i.path.map((p) => `[${String(p)}]`).join("")} ${i.message}`,
-      ),
-    );
-  }
-  parsed = { raw, providers: new Map(result.data.map((p) => [p.id, p])) };
-  return parsed.providers;
-}
+export type { ProviderConfig };
 
 export const isOidc = (p: ProviderConfig) => p.type !== "github";
 

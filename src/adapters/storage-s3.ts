@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from "../config.ts";
+import type { S3Settings } from "../config.ts";
 import { DependencyError } from "../lib/errors.ts";
 import { exactly, guard, STORAGE_OP_TIMEOUT_MS, storing } from "./exact-length.ts";
 
@@ -6,26 +6,6 @@ import { exactly, guard, STORAGE_OP_TIMEOUT_MS, storing } from "./exact-length.t
 const bounded = () => ({ abortSignal: AbortSignal.timeout(STORAGE_OP_TIMEOUT_MS) });
 
 import type { ObjectStorage } from "./storage.ts";
-
-export interface S3Settings {
-  endpoint: string | undefined;
-  region: string;
-  bucket: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
-/** S3_* from the configuration; a missing one is named, like every other configuration error. */
-export function s3Settings(config: Config): S3Settings {
-  const { S3_BUCKET: bucket, S3_ACCESS_KEY_ID: accessKeyId, S3_SECRET_ACCESS_KEY: secretAccessKey } = config;
-  if (!bucket || !accessKeyId || !secretAccessKey) {
-    const missing = Object.entries({ S3_BUCKET: bucket, S3_ACCESS_KEY_ID: accessKeyId })
-      .concat([["S3_SECRET_ACCESS_KEY", secretAccessKey]])
-      .filter(([, v]) => !v);
-    throw new ConfigError(missing.map(([k]) => `${k} is missing (required with STORAGE_DRIVER=s3)`));
-  }
-  return { endpoint: config.S3_ENDPOINT, region: config.S3_REGION, bucket, accessKeyId, secretAccessKey };
-}
 
 const isMissing = (err: unknown) => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;

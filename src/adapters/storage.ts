@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import { exactly, guard, STORAGE_OP_TIMEOUT_MS, storing } from "./exact-length.ts";
-import { createS3Storage, s3Settings } from "./storage-s3.ts";
+import { createS3Storage } from "./storage-s3.ts";
 
 export { BodyLengthError } from "./exact-length.ts";
 
@@ -74,8 +74,9 @@ const s3Stores = new Map<string, ObjectStorage>();
 
 /** The storage STORAGE_DRIVER selects. */
 export function createStorage(config: Config, bucket: R2Bucket): ObjectStorage {
-  if (config.STORAGE_DRIVER !== "s3") return createR2Storage(bucket);
-  const s = s3Settings(config);
+  // config.s3 is set exactly when STORAGE_DRIVER=s3, complete (checked when the config was parsed).
+  const s = config.s3;
+  if (!s) return createR2Storage(bucket);
   const id = JSON.stringify(s);
   let store = s3Stores.get(id);
   if (!store) {

@@ -30,3 +30,40 @@ export const isRetryableError = (err: unknown) =>
     /^SQLITE_(BUSY|LOCKED)/,
     /SQLITE_BUSY|SQLITE_LOCKED|database (table )?is locked|HTTP status 429\b/i,
   );
+
+/**
+ * The columns a constraint failure names, from the first error in the chain that reports one:
+ * SQLite says "UNIQUE constraint failed: messages.room_id, messages.client_id" (every column of
+ * the violated index, as table.column) and "NOT NULL constraint failed: orgs.name".
+ */
+function failedColumns(err: unknown, kind: "UNIQUE" | "NOT NULL"): string[] | undefined {
+  const prefix = `${kind} constraint failed: `;
+  for (const e of chain(err)) {
+    if (typeof e.message !== "string") continue;
+    const at = e.message.indexOf(prefix);
+    if (at < 0) continue;
+    return e.message
+      .slice(at + prefix.length)
+      .split(",")
+      .map((c) => c.trim().split(/\s/)[0]!);
+  }
+  return undefined;
+}
+
+/**
+ * A unique index (or primary key) refused the write. With `column` ("users.email"), only when the
+ * violated index covers that column: tells which of a table's unique fields was taken.
+ */
+export function isUniqueViolation(err: unknown, column?: string): boolean {
+  const columns = failedColumns(err, "UNIQUE");
+  return columns !== undefined && (column === undefined || columns.includes(column));
+}
+
+/**
+ * A NOT NULL column refused the write. The services' in-transaction guards (keepAnOwner and the
+ * like) write NULL on purpose to abort a batch, so `column` names which guard fired.
+ */
+export function isNotNullViolation(err: unknown, column?: string): boolean {
+  const columns = failedColumns(err, "NOT NULL");
+  return columns !== undefined && (column === undefined || columns.includes(column));
+}

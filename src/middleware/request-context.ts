@@ -6,16 +6,14 @@ import { createServices } from "../context/container.ts";
 import { createServiceContext } from "../context/service-context.ts";
 import type { AppEnv } from "../env.ts";
 import { createLogger } from "../lib/log.ts";
+import { requestIdOr } from "../lib/request-id.ts";
 import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Echo a well-formed incoming X-Request-Id, else generate one (hand-written: hono's
  * requestId middleware accepts a different character set than our contract). */
 export const requestId = () =>
   createMiddleware<AppEnv>(async function requestId(c, next) {
-    const incoming = c.req.header("x-request-id");
-    const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = requestIdOr(c.req.header("x-request-id"));
     c.set("requestId", id);
     c.header("X-Request-Id", id);
     await next();

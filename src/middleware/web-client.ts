@@ -1,5 +1,4 @@
 import { createMiddleware } from "hono/factory";
-import { getProviders } from "../adapters/oauth-providers.ts";
 import type { Config } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 
@@ -50,7 +49,7 @@ export const webClient = () =>
     if (!res.headers.get("content-type")?.startsWith("text/html")) return new Response(res.body, res);
 
     const config = c.var.config;
-    const providers = [...getProviders(config.OAUTH_PROVIDERS).keys()].join(",");
+    const providers = [...config.OAUTH_PROVIDERS.keys()].join(",");
     const page = new HTMLRewriter()
       .on('meta[name="petrel-oauth-providers"]', {
         element: (el) => {

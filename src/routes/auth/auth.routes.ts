@@ -14,7 +14,8 @@ import { ApiError } from "../../lib/errors.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
 import { authIpRateLimit, rateLimit } from "../../middleware/rate-limit.ts";
-import * as accounts from "../../services/identity/accounts.ts";
+import * as credentials from "../../services/identity/credentials.ts";
+import * as emailTokens from "../../services/identity/email-tokens.ts";
 import { refresh } from "../../services/identity/sessions.ts";
 import { getUser, toPublicUser } from "../../services/identity/users.ts";
 import {
@@ -165,8 +166,10 @@ const router = createRouter();
 router.use("/refresh", refreshCookieCsrf);
 
 export const authRoutes = router
-  .openapi(register, async (c) => authResponse(c, await accounts.register(svc(c), c.req.valid("json")), 201))
-  .openapi(login, async (c) => authResponse(c, await accounts.login(svc(c), c.req.valid("json")), 200))
+  .openapi(register, async (c) =>
+    authResponse(c, await credentials.register(svc(c), c.req.valid("json")), 201),
+  )
+  .openapi(login, async (c) => authResponse(c, await credentials.login(svc(c), c.req.valid("json")), 200))
   .openapi(refreshRoute, async (c) => {
     // The body is optional (cookie flow), which zod-openapi's types cannot express for valid().
     const body = c.req.valid("json" as never) as { refreshToken?: string } | undefined;
@@ -189,24 +192,24 @@ export const authRoutes = router
   })
   .openapi(logout, async (c) => {
     const me = caller(c);
-    await accounts.logout(svc(c), me.userId, me.sessionId);
+    await credentials.logout(svc(c), me.userId, me.sessionId);
     clearRefreshCookie(c);
     return c.body(null, 204);
   })
   .openapi(verifyEmail, async (c) => {
-    await accounts.verifyEmail(svc(c), c.req.valid("json").token);
+    await emailTokens.verifyEmail(svc(c), c.req.valid("json").token);
     return c.body(null, 204);
   })
   .openapi(resend, async (c) => {
-    await accounts.resendVerification(svc(c), caller(c).userId);
+    await emailTokens.resendVerification(svc(c), caller(c).userId);
     return c.body(null, 202);
   })
   .openapi(forgot, (c) => {
-    accounts.forgotPassword(svc(c), c.req.valid("json").email);
+    emailTokens.forgotPassword(svc(c), c.req.valid("json").email);
     return c.body(null, 202);
   })
   .openapi(reset, async (c) => {
     const { token, password } = c.req.valid("json");
-    await accounts.resetPassword(svc(c), token, password);
+    await credentials.resetPassword(svc(c), token, password);
     return c.body(null, 204);
   });

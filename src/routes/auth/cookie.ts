@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env.ts";
 import { assertSameOrigin } from "../../middleware/csrf.ts";
-import type { AuthResult } from "../../services/identity/accounts.ts";
+import type { AuthResult } from "../../services/identity/credentials.ts";
 
 export const REFRESH_COOKIE = "petrel_rt";
 const COOKIE_PATH = "/v1/auth";

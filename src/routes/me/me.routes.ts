@@ -8,7 +8,9 @@ import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import * as accounts from "../../services/identity/accounts.ts";
+import * as credentials from "../../services/identity/credentials.ts";
+import * as deletion from "../../services/identity/deletion.ts";
+import * as profile from "../../services/identity/profile.ts";
 import { listSessions, revokeSessions } from "../../services/identity/sessions.ts";
 import { getUser, toPublicUser } from "../../services/identity/users.ts";
 import { HandleSchema, NameSchema, PasswordSchema, UserSchema } from "../auth/auth.schema.ts";
@@ -119,16 +121,16 @@ export const meRoutes = createRouter()
     );
   })
   .openapi(patchMe, async (c) =>
-    c.json(await accounts.updateProfile(svc(c), caller(c).userId, c.req.valid("json")), 200),
+    c.json(await profile.updateProfile(svc(c), caller(c).userId, c.req.valid("json")), 200),
   )
   .openapi(deleteMe, async (c) => {
-    await accounts.deleteAccount(svc(c), caller(c).userId);
+    await deletion.deleteAccount(svc(c), caller(c).userId);
     clearRefreshCookie(c);
     return c.body(null, 204);
   })
   .openapi(changePassword, async (c) => {
     const me = caller(c);
-    await accounts.changePassword(svc(c), me.userId, me.sessionId, c.req.valid("json"));
+    await credentials.changePassword(svc(c), me.userId, me.sessionId, c.req.valid("json"));
     return c.body(null, 204);
   })
   .openapi(sessionsList, async (c) => {

@@ -2,7 +2,6 @@ import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import {
   authorizationUrl,
   fetchIdentity,
-  getProviders,
   isOidc,
   OAuthFlowError,
   type OAuthIdentity,
@@ -16,7 +15,7 @@ import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { storableLine } from "../../lib/text.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { audit, auditInsert } from "../ops/audit.ts";
-import { type AuthResult, startSession } from "./accounts.ts";
+import { type AuthResult, startSession } from "./credentials.ts";
 import { revokeSessions } from "./sessions.ts";
 import { conflictFrom, handleFromName, normalizeEmail, type UserRow } from "./users.ts";
 
@@ -29,7 +28,7 @@ export const FLOW_TTL_SECONDS = 600;
 const CODE_TTL_SECONDS = 60;
 
 export function findProvider(ctx: ServiceContext, id: string): ProviderConfig {
-  const p = getProviders(ctx.config.OAUTH_PROVIDERS).get(id);
+  const p = ctx.config.OAUTH_PROVIDERS.get(id);
   if (!p) throw new ApiError("not_found", "No such OAuth provider.");
   return p;
 }

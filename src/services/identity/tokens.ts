@@ -1,10 +1,12 @@
 import { errors, exportJWK, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import type { PrivateJwk } from "../../config/jwt-keys.ts";
 import type { Config } from "../../config.ts";
 import { ApiError } from "../../lib/errors.ts";
 
 /**
  * Access tokens: EdDSA (Ed25519) JWTs with `kid` and `typ: at+jwt`. Several keys may be live:
  * the first key of JWT_PRIVATE_KEYS signs, every key verifies and is published in the JWKS.
+ * The keys were checked when the configuration was parsed (src/config/jwt-keys.ts).
  */
 export interface AccessClaims {
   sub: string;
@@ -21,22 +23,11 @@ interface KeyRing {
 
 const rings = new Map<string, Promise<KeyRing>>();
 
-async function buildRing(source: string): Promise<KeyRing> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(source);
-  } catch {
-    throw new Error("JWT_PRIVATE_KEYS is not valid JSON");
-  }
-  const list = (Array.isArray(parsed) ? parsed : [parsed]) as JWK[];
-  if (list.length === 0) throw new Error("JWT_PRIVATE_KEYS is empty");
+async function buildRing(list: readonly PrivateJwk[]): Promise<KeyRing> {
   const verifyKeys = new Map<string, CryptoKey>();
   const publics: JWK[] = [];
   let signingKey: CryptoKey | undefined;
   for (const [i, jwk] of list.entries()) {
-    if (!jwk.kid || jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || !jwk.d) {
-      throw new Error(`JWT_PRIVATE_KEYS[${i}] must be a private Ed25519 JWK with a kid`);
-    }
     const { d: _d, ...pub } = jwk;
     const publicJwk: JWK = { ...pub, alg: "EdDSA", use: "sig" };
     verifyKeys.set(jwk.kid, (await importJWK(publicJwk, "EdDSA")) as CryptoKey);
@@ -50,16 +41,18 @@ async function buildRing(source: string): Promise<KeyRing> {
     );
     if (i === 0) signingKey = (await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA")) as CryptoKey;
   }
-  return { signingKid: list[0]!.kid!, signingKey: signingKey!, verifyKeys, jwks: { keys: publics } };
+  return { signingKid: list[0]!.kid, signingKey: signingKey!, verifyKeys, jwks: { keys: publics } };
 }
 
 /** Imported once per isolate and key set. */
 export function keyRing(config: Config): Promise<KeyRing> {
-  let ring = rings.get(config.JWT_PRIVATE_KEYS);
+  // Keyed by the keys' text: configs parsed from equal bindings share one ring.
+  const id = JSON.stringify(config.JWT_PRIVATE_KEYS);
+  let ring = rings.get(id);
   if (!ring) {
     ring = buildRing(config.JWT_PRIVATE_KEYS);
-    ring.catch(() => rings.delete(config.JWT_PRIVATE_KEYS));
-    rings.set(config.JWT_PRIVATE_KEYS, ring);
+    ring.catch(() => rings.delete(id));
+    rings.set(id, ring);
   }
   return ring;
 }

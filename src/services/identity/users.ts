@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
+import { isUniqueViolation } from "../../db/errors.ts";
 import { users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 
@@ -49,19 +50,16 @@ export async function getUser(ctx: ServiceContext, id: string): Promise<UserRow>
 
 /** Map libSQL unique-constraint failures to a 409 naming the field. */
 export function conflictFrom(err: unknown): ApiError | undefined {
-  const msg =
-    String((err as { message?: unknown })?.message ?? "") +
-    String((err as { cause?: { message?: unknown } })?.cause?.message ?? "");
-  if (!msg.includes("UNIQUE constraint failed")) return undefined;
-  if (msg.includes("users.email"))
+  if (!isUniqueViolation(err)) return undefined;
+  if (isUniqueViolation(err, "users.email"))
     return new ApiError("conflict", "An account with this email already exists.", {
       errors: [{ path: "email", message: "already taken" }],
     });
-  if (msg.includes("users.handle"))
+  if (isUniqueViolation(err, "users.handle"))
     return new ApiError("conflict", "This handle is already taken.", {
       errors: [{ path: "handle", message: "already taken" }],
     });
-  if (msg.includes("orgs.slug"))
+  if (isUniqueViolation(err, "orgs.slug"))
     return new ApiError("conflict", "This slug is already taken.", {
       errors: [{ path: "slug", message: "already taken" }],
     });

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
+import { isNotNullViolation } from "../../db/errors.ts";
 import { memberships, orgs } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
@@ -66,12 +67,7 @@ export function keepAnOwner(ctx: Pick<ServiceContext, "db">, orgId: string) {
 }
 
 /** Did a batch fail on a guard like keepAnOwner (a NOT NULL violation on `column`)? */
-export function isGuardFailure(err: unknown, column: string): boolean {
-  const msg =
-    String((err as { message?: unknown })?.message ?? "") +
-    String((err as { cause?: { message?: unknown } })?.cause?.message ?? "");
-  return msg.includes(`NOT NULL constraint failed: ${column}`);
-}
+export const isGuardFailure = (err: unknown, column: string): boolean => isNotNullViolation(err, column);
 
 export const lastOwner = () =>
   new ApiError("conflict", "The last owner cannot leave or be demoted: make another member owner first.");

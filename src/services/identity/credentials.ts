@@ -1,13 +1,12 @@
-import { and, eq, gt, inArray, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
-import { emailTokens, memberships, orgs, users } from "../../db/schema.ts";
-import { randomToken, sha256 } from "../../lib/crypto.ts";
+import { emailTokens, users } from "../../db/schema.ts";
+import { sha256 } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
-import { dep, depsOfUserContent, invalidate } from "../cache-keys.ts";
-import { resetPasswordMail, verifyEmailMail } from "../notifications/mail-templates.ts";
+import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import { verifyEmailMail } from "../notifications/mail-templates.ts";
 import { audit, auditInsert } from "../ops/audit.ts";
-import { isGuardFailure, keepAnOwner } from "../orgs/orgs.ts";
+import { consumeEmailToken, emailToken, sendMail } from "./email-tokens.ts";
 import { hashPassword, verifyDummy, verifyPassword } from "./passwords.ts";
 import { issueTokens, newSession, revokeSessions } from "./sessions.ts";
 import {
@@ -19,6 +18,7 @@ import {
   toPublicUser,
 } from "./users.ts";
 
+// Credentials: how a user proves who they are (register, login, password change and reset).
 export interface AuthResult {
   user: PublicUser;
   accessToken: string;
@@ -59,27 +59,6 @@ export function checkPasswordStrength(password: string, email: string) {
       errors: problems.map((message) => ({ path: "password", message })),
     });
   }
-}
-
-async function emailToken(
-  ctx: ServiceContext,
-  userId: string,
-  purpose: "verify_email" | "reset_password",
-  ttl: number,
-) {
-  const token = randomToken();
-  const insert = ctx.db
-    .insert(emailTokens)
-    .values({ id: uuidv7(), userId, purpose, tokenHash: await sha256(token), expiresAt: isoIn(ttl) });
-  return { token, insert };
-}
-
-function sendMail(ctx: ServiceContext, mail: Parameters<ServiceContext["mailer"]["send"]>[0]) {
-  ctx.defer(
-    ctx.mailer
-      .send(mail)
-      .catch((err) => ctx.log.error("mail delivery failed", { subject: mail.subject, error: String(err) })),
-  );
 }
 
 export async function register(
@@ -194,34 +173,6 @@ export async function logout(ctx: ServiceContext, userId: string, sessionId: str
   await revokeSessions(ctx, { sessionIds: [sessionId], reason: "logout", actorId: userId, audit: null });
   await audit(ctx, { action: "user.logout", actorId: userId, targetType: "session", targetId: sessionId });
 }
-
-export async function updateProfile(
-  ctx: ServiceContext,
-  userId: string,
-  patch: { name?: string; handle?: string },
-) {
-  if (patch.name === undefined && patch.handle === undefined) return toPublicUser(await getUser(ctx, userId));
-  try {
-    await ctx.db.batch([
-      ctx.db
-        .update(users)
-        .set({ ...patch, name: patch.name?.trim(), updatedAt: nowIso() })
-        .where(eq(users.id, userId)),
-      auditInsert(ctx, {
-        action: "user.updated",
-        actorId: userId,
-        targetType: "user",
-        targetId: userId,
-        metadata: { fields: Object.keys(patch) },
-      }),
-    ]);
-  } catch (err) {
-    throw conflictFrom(err) ?? err;
-  }
-  await invalidate(ctx, dep.user(userId)); // cache: GET /v1/me
-  return toPublicUser(await getUser(ctx, userId));
-}
-
 export async function changePassword(
   ctx: ServiceContext,
   userId: string,
@@ -251,77 +202,6 @@ export async function changePassword(
     actorId: userId,
   });
 }
-
-async function consumeEmailToken(
-  ctx: ServiceContext,
-  token: string,
-  purpose: "verify_email" | "reset_password",
-) {
-  const rows = await ctx.db
-    .update(emailTokens)
-    .set({ usedAt: nowIso() })
-    .where(
-      and(
-        eq(emailTokens.tokenHash, await sha256(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, nowIso()),
-      ),
-    )
-    .returning({ userId: emailTokens.userId });
-  if (!rows[0])
-    throw new ApiError("validation_failed", "The token is invalid, expired or already used.", {
-      errors: [{ path: "token", message: "invalid or expired" }],
-    });
-  return rows[0].userId;
-}
-
-export async function verifyEmail(ctx: ServiceContext, token: string) {
-  const userId = await consumeEmailToken(ctx, token, "verify_email");
-  await ctx.db.batch([
-    ctx.db
-      .update(users)
-      .set({ emailVerifiedAt: nowIso(), updatedAt: nowIso() })
-      .where(and(eq(users.id, userId), isNull(users.emailVerifiedAt))),
-    auditInsert(ctx, {
-      action: "user.email_verified",
-      actorId: userId,
-      targetType: "user",
-      targetId: userId,
-    }),
-  ]);
-  await invalidate(ctx, dep.user(userId)); // cache: GET /v1/me (emailVerified)
-}
-
-export async function resendVerification(ctx: ServiceContext, userId: string) {
-  const user = await getUser(ctx, userId);
-  if (user.emailVerifiedAt) return;
-  const verify = await emailToken(ctx, userId, "verify_email", ctx.config.EMAIL_TOKEN_TTL);
-  await verify.insert;
-  sendMail(ctx, verifyEmailMail(user.email, ctx.config.APP_URL, verify.token));
-}
-
-/** Always succeeds from the caller's point of view: no account enumeration. The work runs after the response. */
-export function forgotPassword(ctx: ServiceContext, rawEmail: string) {
-  const email = normalizeEmail(rawEmail);
-  const work = (async () => {
-    const [user] = await ctx.db.select().from(users).where(eq(users.email, email));
-    if (!user || user.disabledAt) return;
-    const reset = await emailToken(ctx, user.id, "reset_password", ctx.config.RESET_TOKEN_TTL);
-    await ctx.db.batch([
-      reset.insert,
-      auditInsert(ctx, {
-        action: "user.password_reset_requested",
-        actorId: user.id,
-        targetType: "user",
-        targetId: user.id,
-      }),
-    ]);
-    await ctx.mailer.send(resetPasswordMail(email, ctx.config.APP_URL, reset.token));
-  })().catch((err) => ctx.log.error("password reset mail failed", { error: String(err) }));
-  ctx.defer(work);
-}
-
 export async function resetPassword(ctx: ServiceContext, token: string, newPassword: string) {
   const [row] = await ctx.db
     .select({ userId: emailTokens.userId, email: users.email })
@@ -341,48 +221,4 @@ export async function resetPassword(ctx: ServiceContext, token: string, newPassw
     }),
   ]);
   await revokeSessions(ctx, { userId, reason: "password_reset", actorId: userId });
-}
-
-export async function deleteAccount(ctx: ServiceContext, userId: string) {
-  const owned = await ctx.db
-    .select({ orgId: memberships.orgId })
-    .from(memberships)
-    .where(and(eq(memberships.userId, userId), eq(memberships.role, "owner")));
-  const soleOrgs: string[] = [];
-  for (const { orgId } of owned) {
-    const members = await ctx.db
-      .select({ userId: memberships.userId, role: memberships.role })
-      .from(memberships)
-      .where(eq(memberships.orgId, orgId));
-    const otherOwners = members.filter((m) => m.userId !== userId && m.role === "owner");
-    if (members.length > 1 && otherOwners.length === 0) {
-      throw new ApiError(
-        "conflict",
-        "You own an organization with other members: transfer ownership first.",
-        { errors: [{ path: "orgId", message: orgId }] },
-      );
-    }
-    if (members.length === 1) soleOrgs.push(orgId);
-  }
-  await revokeSessions(ctx, { userId, reason: "account_deleted", actorId: userId, audit: null });
-  const cached = await depsOfUserContent(ctx, userId); // cache: their messages go with them
-  // Orgs the user co-owns must still have an owner once the user's memberships are gone (checked
-  // inside the transaction, so a co-owner leaving at the same moment cannot orphan the org).
-  const shared = owned.map((o) => o.orgId).filter((id) => !soleOrgs.includes(id));
-  await ctx.db
-    .batch([
-      ctx.db.delete(orgs).where(inArray(orgs.id, soleOrgs.length ? soleOrgs : [""])),
-      ctx.db.delete(users).where(eq(users.id, userId)),
-      auditInsert(ctx, { action: "user.deleted", actorId: userId, targetType: "user", targetId: userId }),
-      ...shared.map((orgId) => keepAnOwner(ctx, orgId)),
-    ])
-    .catch((err) => {
-      if (isGuardFailure(err, "orgs.name"))
-        throw new ApiError(
-          "conflict",
-          "You own an organization with other members: transfer ownership first.",
-        );
-      throw err;
-    });
-  await invalidate(ctx, dep.user(userId), ...cached);
 }

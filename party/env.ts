@@ -1,0 +1,59 @@
+import type { JSONWebKeySet } from "jose";
+import { z } from "zod";
+import { fromJson, parseSettings } from "../src/config/settings.ts";
+import { DEFAULT_MAX_FRAMES_PER_SECOND } from "../src/shared/realtime.ts";
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((s) => (s && s.trim() !== "" ? s.trim() : undefined));
+
+// The PartyKit CLI hands JSON vars over already parsed; a deploy's environment holds text.
+const jwksText = fromJson("must be a JSON Web Key Set");
+const JwksSchema = z
+  .unknown()
+  .transform((v, ctx) => (typeof v === "string" ? jwksText(v, ctx) : v))
+  .pipe(
+    z.looseObject({
+      keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().min(1) })).min(1),
+    }),
+  )
+  .transform((jwks) => jwks as JSONWebKeySet);
+
+/**
+ * The parties' variables (partykit.json `vars`, `--var`, or the deploy's environment), parsed
+ * like the Worker's configuration: a missing or malformed one fails naming it.
+ */
+const PartyEnvSchema = z.object({
+  API_URL: z.url(),
+  /** The API's public JWK Set. Without it, keys come from the API's JWKS endpoint. */
+  JWT_PUBLIC_JWKS: JwksSchema.optional(),
+  /** The tickets' issuer; default: API_URL. */
+  JWT_ISSUER: optionalText,
+  SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters of random data"),
+  MAX_FRAMES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_FRAMES_PER_SECOND),
+  /** Sentry for party errors; off when unset. */
+  SENTRY_DSN: optionalText.pipe(z.url().optional()),
+  SENTRY_RELEASE: optionalText,
+  /** Unset is neither development nor test: debug hooks stay off. */
+  ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).optional(),
+});
+
+export type PartyEnv = z.output<typeof PartyEnvSchema>;
+
+export function parsePartyEnv(env: Record<string, unknown>): PartyEnv {
+  return parseSettings(PartyEnvSchema, env, (v) => v !== undefined && v !== null);
+}
+
+const parsed = new WeakMap<object, PartyEnv>();
+/** Parsed once per isolate: a room's and its lobby's env objects live as long as the isolate. */
+export function envOf(env: Record<string, unknown>): PartyEnv {
+  let e = parsed.get(env);
+  if (!e) {
+    e = parsePartyEnv(env);
+    parsed.set(env, e);
+  }
+  return e;
+}
+
+export const apiUrl = (env: Record<string, unknown>) => envOf(env).API_URL.replace(/\/$/, "");

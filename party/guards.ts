@@ -1,0 +1,88 @@
+import type * as Party from "partykit/server";
+import { MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
+import type { ConnState } from "./auth.ts";
+import { envOf } from "./env.ts";
+import { callApi } from "./transport.ts";
+
+/**
+ * Per-connection guard: frames over 16 KiB close the socket with 1009, more than N frames in a
+ * second (MAX_FRAMES_PER_SECOND, default 40) with 1008. Returns false when the socket was closed.
+ */
+export class FrameGuard {
+  private windows = new Map<string, { start: number; count: number }>();
+  private readonly max: number;
+  constructor(env: Record<string, unknown>) {
+    this.max = envOf(env).MAX_FRAMES_PER_SECOND;
+  }
+  admit(conn: Party.Connection, message: string | ArrayBuffer | ArrayBufferView): boolean {
+    const size = typeof message === "string" ? new TextEncoder().encode(message).length : message.byteLength;
+    if (size > MAX_FRAME_BYTES) {
+      conn.close(1009, "frame too large");
+      return false;
+    }
+    const now = Date.now();
+    const w = this.windows.get(conn.id);
+    if (!w || now - w.start >= 1000) {
+      this.windows.set(conn.id, { start: now, count: 1 });
+      return true;
+    }
+    if (++w.count > this.max) {
+      conn.close(1008, "too many frames");
+      return false;
+    }
+    return true;
+  }
+  forget(conn: Party.Connection) {
+    this.windows.delete(conn.id);
+  }
+}
+
+/**
+ * Revoked sessions reach open sockets: while anyone is connected, ask the API every few seconds
+ * which of the connected sessions were revoked, and close those sockets.
+ */
+export class RevocationWatch {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly room: Party.Room;
+  private readonly intervalMs: number;
+  constructor(room: Party.Room, intervalMs = 3000) {
+    this.room = room;
+    this.intervalMs = intervalMs;
+  }
+  start() {
+    this.timer ??= setInterval(() => void this.check(), this.intervalMs);
+  }
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+  async check() {
+    const conns = [...this.room.getConnections<ConnState>()];
+    if (conns.length === 0) return this.stop();
+    const sessionIds = [
+      ...new Set(conns.map((c) => c.state?.sessionId).filter((s): s is string => Boolean(s))),
+    ];
+    try {
+      const res = await callApi(this.room.env, "/v1/internal/sessions/check", {
+        method: "POST",
+        body: { sessionIds },
+      });
+      const revoked = new Set((res.body as { revoked?: string[] }).revoked ?? []);
+      for (const c of conns) if (c.state && revoked.has(c.state.sessionId)) c.close(1008, "session revoked");
+    } catch {
+      // API unreachable: try again next tick
+    }
+  }
+}
+
+/** A `disconnect` push: close the sockets of these users or sessions in this room. */
+export function closeMatching(
+  room: Party.Room,
+  push: { userIds?: string[]; sessionIds?: string[]; reason: string },
+) {
+  for (const c of room.getConnections<ConnState>()) {
+    const s = c.state;
+    if (s && (push.userIds?.includes(s.userId) || push.sessionIds?.includes(s.sessionId)))
+      c.close(1008, push.reason);
+  }
+}
