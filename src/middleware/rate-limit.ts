@@ -81,7 +81,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       standardHeaders: false, // set below, so stacked limiters report the tightest one
       keyGenerator: () => key,
       store: storeFor(c, opts.name, windowMs, limit),
-      handler: (ctx) => {
+      handler: () => {
         const info = c.get("rateLimit" as never) as RateLimitInfo | undefined;
         const reset = info?.resetTime
           ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
+import { isUniqueViolation } from "../../db/errors.ts";
 import { messages, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
@@ -87,10 +88,7 @@ export async function postMessage(
     return { message: toMessage(message), created: true };
   } catch (err) {
     // A concurrent retry with the same clientId won: the transaction rolled back (no seq used).
-    if (
-      String((err as Error)?.message ?? "").includes("UNIQUE") ||
-      String((err as { cause?: Error })?.cause?.message ?? "").includes("UNIQUE")
-    ) {
+    if (isUniqueViolation(err, "messages.client_id")) {
       const winner = await findByClientId(ctx, access.room.id, authorId, input.clientId);
       if (winner) return replay(winner, input);
     }
