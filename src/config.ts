@@ -108,6 +108,9 @@ export const ConfigSchema = z
     FILES_UPLOAD_URL_TTL: intFrom(600, 1, 900),
     FILES_DOWNLOAD_URL_TTL: intFrom(300, 1, 3600),
     FILES_PENDING_TTL: intFrom(3600, 60, 7 * 24 * 3600),
+    /** POST /v1/orgs/:orgId/invitations per hour: per inviting user, and per org. */
+    INVITE_RATE_LIMIT: intFrom(20, 1, 100_000_000),
+    INVITE_ORG_RATE_LIMIT: intFrom(50, 1, 100_000_000),
     /** POST /v1/files per user. */
     FILES_RATE_LIMIT: intFrom(60, 1, 100_000_000),
     FILES_RATE_WINDOW_SECONDS: intFrom(3600, 1, 86_400),

@@ -17,7 +17,7 @@ import {
   testDb,
 } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
-import { bearer, registerUser, type TestUser } from "./helpers/users.ts";
+import { bearer, registerUser, type TestUser, verifyEmail } from "./helpers/users.ts";
 
 interface Invitation {
   id: string;
@@ -59,6 +59,9 @@ describe("invitations", () => {
     expect(JSON.stringify(row)).not.toContain(mail.token!);
 
     const invitee = await registerUser({ email });
+    // The token proves access to the mailbox; the account must also have verified it.
+    await expectProblem(await accept(invitee, mail.token!), 403, "email_not_verified");
+    await verifyEmail(email);
     const ok = await accept(invitee, mail.token!);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ id: org.id, name: "Inviting Org", role: "admin" });
@@ -78,7 +81,7 @@ describe("invitations", () => {
     const stranger = await registerUser();
     await expectProblem(await accept(stranger, token!), 403, "forbidden");
     await expectProblem(await api(`/v1/orgs/${org.id}`, bearer(stranger.accessToken)), 404, "not_found");
-    const invitee = await registerUser({ email: email.toUpperCase() });
+    const invitee = await registerUser({ email: email.toUpperCase(), verified: true });
     expect((await accept(invitee, token!)).status).toBe(200);
   });
 

@@ -1,4 +1,7 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { users } from "../src/db/schema.ts";
+import { nowIso } from "../src/lib/ids.ts";
 import {
   can,
   canGrant,
@@ -9,7 +12,7 @@ import {
   type OrgRole,
 } from "../src/services/orgs/rbac.ts";
 import { api } from "./helpers/api.ts";
-import { insertInvitation, insertOrg } from "./helpers/orgs.ts";
+import { insertInvitation, insertOrg, testDb } from "./helpers/orgs.ts";
 import { cells, exercised, type RouteSpec, runRoleMatrix, type World } from "./helpers/role-matrix.ts";
 import { registerUser } from "./helpers/users.ts";
 
@@ -73,6 +76,8 @@ const revokeIn = (orgOf: (w: World) => Promise<string>, role: OrgRole) => async 
 };
 const acceptSentTo = (email: (w: World) => string) => async (w: World) => {
   const inv = await insertInvitation(w.orgId, email(w), "member");
+  // Accepting needs a verified email; the matrix is about roles, so every caller has one.
+  await testDb().update(users).set({ emailVerifiedAt: nowIso() }).where(eq(users.id, w.self.id));
   return { method: "POST", path: `/v1/invitations/${inv.token}/accept` } as const;
 };
 const thisOrg = async (w: World) => w.orgId;

@@ -166,7 +166,7 @@ describe("Sentry: what is reported", () => {
 describe("Sentry and logs never carry an invitation token", () => {
   it("a failed accept: the token is in no part of the envelope and in no log line", async () => {
     const owner = await registerUser();
-    const invitee = await registerUser();
+    const invitee = await registerUser({ verified: true });
     const org = await createOrg(owner);
     const { token } = await insertInvitation(org.id, invitee.email, "member");
     const trigger = await failingTrigger("memberships", "insert", `$row.user_id = '${invitee.id}'`);

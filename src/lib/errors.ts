@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   csrf_failed: { status: 403, title: "CSRF check failed" },
   forbidden: { status: 403, title: "Forbidden" },
   quota_exceeded: { status: 403, title: "Quota exceeded" },
+  email_not_verified: { status: 403, title: "Email not verified" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { invitations, memberships, orgs, users } from "../../src/db/schema.ts";
 import { randomToken, sha256 } from "../../src/lib/crypto.ts";
 import { isoIn, uuidv7 } from "../../src/lib/ids.ts";
@@ -76,7 +76,10 @@ export async function addMember(orgId: string, user: TestUser, role: OrgRole) {
   await testDb().insert(memberships).values({ orgId, userId: user.id, role });
 }
 
-/** A pending invitation with a known token, written straight to the database. */
+/**
+ * A pending invitation with a known token, written straight to the database. Its inviter is an
+ * owner of the org unless given: an invitation whose inviter may no longer grant it is dead.
+ */
 export async function insertInvitation(
   orgId: string,
   email: string,
@@ -85,6 +88,10 @@ export async function insertInvitation(
 ): Promise<{ id: string; token: string }> {
   const id = uuidv7();
   const token = randomToken();
+  const [owner] = await testDb()
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.role, "owner")));
   await testDb()
     .insert(invitations)
     .values({
@@ -93,7 +100,7 @@ export async function insertInvitation(
       email: email.toLowerCase(),
       role,
       tokenHash: await sha256(token),
-      invitedBy: opts.invitedBy ?? null,
+      invitedBy: opts.invitedBy ?? owner?.userId ?? null,
       expiresAt: opts.expiresAt ?? isoIn(3600),
     });
   return { id, token };

@@ -1,4 +1,5 @@
 import { api, jsonBody } from "./api.ts";
+import { latestMail } from "./orgs.ts";
 
 let counter = 0;
 /** A distinct client IP per simulated client, so rate limits count each one separately. */
@@ -24,7 +25,7 @@ export function bearer(token: string, extra: Record<string, string> = {}): Reque
 }
 
 export async function registerUser(
-  overrides: { name?: string; email?: string; handle?: string } = {},
+  overrides: { name?: string; email?: string; handle?: string; verified?: boolean } = {},
 ): Promise<TestUser> {
   const n = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const ip = randomIp();
@@ -47,6 +48,7 @@ export async function registerUser(
     accessToken: string;
     refreshToken: string;
   };
+  if (overrides.verified) await verifyEmail(email);
   return {
     id: body.user.id,
     email,
@@ -60,4 +62,11 @@ export async function registerUser(
 
 export async function login(email: string, password = PASSWORD, ip = randomIp()) {
   return api("/v1/auth/login", jsonBody({ email, password }, { headers: { "cf-connecting-ip": ip } }));
+}
+
+/** Confirm an address the real way: the token from the verification mail, to verify-email. */
+export async function verifyEmail(email: string) {
+  const mail = await latestMail(email, /Confirm your email/);
+  const res = await api("/v1/auth/verify-email", jsonBody({ token: mail.token }));
+  if (res.status !== 204) throw new Error(`verify-email failed: ${res.status} ${await res.text()}`);
 }

@@ -10,7 +10,7 @@ import {
 import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
-import { apiLimit } from "../../middleware/rate-limit.ts";
+import { apiLimit, rateLimit } from "../../middleware/rate-limit.ts";
 import { createNotifications } from "../../services/notifications/notifications.ts";
 import * as invitations from "../../services/orgs/invitations.ts";
 import {
@@ -27,17 +27,39 @@ const tags = ["Invitations"];
 const security = [{ bearerAuth: [] }];
 const NOT_MEMBER = "Callers who are not members of the org get 404, global admins included.";
 
+const invitesPerUser = rateLimit({
+  name: "invites-user",
+  limit: (config) => config.INVITE_RATE_LIMIT,
+  windowSeconds: () => 3600,
+  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : undefined),
+  onStoreFailure: "open",
+});
+const invitesPerOrg = rateLimit({
+  name: "invites-org",
+  limit: (config) => config.INVITE_ORG_RATE_LIMIT,
+  windowSeconds: () => 3600,
+  key: (c) => `org:${c.req.param("orgId")}`,
+  onStoreFailure: "open",
+});
+
 const createInvitation = route({
   method: "post",
   path: "/{orgId}/invitations",
   tags,
   security,
-  middleware: [apiLimit, requireAuth(), requireOrgPermission("invitations.create")],
+  middleware: [
+    apiLimit,
+    requireAuth(),
+    requireOrgPermission("invitations.create"),
+    invitesPerUser,
+    invitesPerOrg,
+  ],
   summary: "Invite someone by email",
   description: [
     "Admins and owners only. The role must be one the inviter may grant (nobody grants above their own role: only owners invite owners), else 403.",
     "The token is sent only by mail (it expires after INVITATION_TTL, 7 days by default) and never appears in a response.",
     "409 when the email belongs to a member already, or has a pending invitation (revoke it to send a new one).",
+    "Invitations mail any address, so they are limited: INVITE_RATE_LIMIT per inviting user and INVITE_ORG_RATE_LIMIT per org, each per hour (429). The org's name appears in the mail without control characters or anything a mail client would make a link.",
     NOT_MEMBER,
   ].join(" "),
   request: {
@@ -46,7 +68,7 @@ const createInvitation = route({
   },
   responses: {
     201: jsonResponse("Invited", InvitationSchema),
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses(400, 401, 403, 404, 409, 429),
   },
 });
 const listInvitations = route({
@@ -86,8 +108,8 @@ const acceptInvitation = route({
   summary: "Accept an invitation",
   description: [
     "Joins the org with the invitation's role and answers with the org.",
-    "The signed-in account's email must equal the invited email, case-insensitively (403 otherwise); the token itself proves access to that mailbox.",
-    "404 for an unknown token; 410 `gone` when it expired, was revoked or was already used (so it can never be accepted twice); 409 when you are a member already.",
+    "The signed-in account's email must equal the invited email, case-insensitively (403 `forbidden` otherwise), and must be verified (403 `email_not_verified`): the token proves access to the mailbox, the verified account that it is yours.",
+    "404 for an unknown token; 410 `gone` when it expired, was revoked or was already used (so it can never be accepted twice), or when its inviter is no longer a member who may grant its role; 409 when you are a member already.",
   ].join(" "),
   request: { params: InvitationTokenParamsSchema },
   responses: {

@@ -178,8 +178,11 @@ export async function revokeInvitation(
 const gone = () => new ApiError("gone", "This invitation has expired, was revoked or was already used.");
 
 /**
- * Join the org with the invitation's token. The token proves access to the invited mailbox,
- * and the caller's account must carry that same email (case-insensitive).
+ * Join the org with the invitation's token. The token proves access to the invited mailbox; the
+ * caller's account must carry that same email (case-insensitive) AND have verified it, so a token
+ * that leaked (a forwarded mail) cannot be used by someone who registered that address without
+ * owning it. The inviter must still be a member who may grant the role: an invitation does not
+ * outlive its inviter's right.
  */
 export async function acceptInvitation(ctx: ServiceContext, userId: string, token: string) {
   const [inv] = await ctx.db
@@ -192,8 +195,13 @@ export async function acceptInvitation(ctx: ServiceContext, userId: string, toke
   if (normalizeEmail(user.email) !== inv.email) {
     throw new ApiError("forbidden", "This invitation was sent to another email address.");
   }
+  const inviter = inv.invitedBy ? await findMembership(ctx, inv.orgId, inv.invitedBy) : undefined;
+  if (!inviter || !canGrant(inviter.role, inv.role)) throw gone();
   if (await findMembership(ctx, inv.orgId, userId)) {
     throw new ApiError("conflict", "You are already a member of this organization.");
+  }
+  if (!user.emailVerifiedAt) {
+    throw new ApiError("email_not_verified", "Verify your email address, then accept the invitation.");
   }
   await ctx.db
     .batch([

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
-import { memberships, users } from "../../db/schema.ts";
+import { memberships, roomMembers, rooms, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso } from "../../lib/ids.ts";
 import { auditInsert } from "../ops/audit.ts";
@@ -152,6 +152,18 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, orgId: str
       ctx.db
         .delete(memberships)
         .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, targetUserId))),
+      // Room rights go with the org membership: rejoining later must not restore them.
+      ctx.db
+        .delete(roomMembers)
+        .where(
+          and(
+            eq(roomMembers.userId, targetUserId),
+            inArray(
+              roomMembers.roomId,
+              ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.orgId, orgId)),
+            ),
+          ),
+        ),
       auditInsert(ctx, {
         action: self ? "org.member_left" : "org.member_removed",
         actorId: actor.userId,
