@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
+import { createRouter, errorResponses, pageOf } from "../../http/openapi.ts";
 import { requireAuth, requireGlobalAdmin } from "../../middleware/authenticate.ts";
 import * as admin from "../../services/ops/admin.ts";
 import {

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, pageOf } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
+import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";

@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, problemContent } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
+import { createRouter, errorResponses, pageOf, problemContent } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { createNotifications } from "../../services/notifications/notifications.ts";

@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
+import { createRouter, errorResponses, pageOf } from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import * as members from "../../services/orgs/members.ts";

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses } from "../../http/openapi.ts";
+import { createRouter, errorResponses, pageOf } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
+import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
