@@ -5,7 +5,8 @@
  * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
  */
 import PartySocket from "partysocket";
-import type { RealtimeMessage, ServerFrame } from "../src/shared/realtime.ts";
+import type { Message } from "../src/shared/message.schema.ts";
+import type { ServerFrame } from "../src/shared/realtime.ts";
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -19,8 +20,8 @@ export interface RoomClientOptions {
   lastSeq?: number;
   fetch?: typeof fetch;
   WebSocket?: typeof WebSocket;
-  onMessage?: (message: RealtimeMessage) => void;
-  onUpdate?: (message: RealtimeMessage) => void;
+  onMessage?: (message: Message) => void;
+  onUpdate?: (message: Message) => void;
   onPresence?: (users: string[]) => void;
   onTyping?: (userId: string) => void;
   onState?: (state: ConnectionState) => void;
@@ -58,7 +59,7 @@ export class RoomClient {
   readonly socket: PartySocket;
   private lastSeq: number;
   private syncing = false;
-  private buffered = new Map<number, RealtimeMessage>();
+  private buffered = new Map<number, Message>();
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
   state: ConnectionState = "connecting";
@@ -113,7 +114,7 @@ export class RoomClient {
   }
 
   /** Deliver new messages strictly in order; anything ahead of a gap waits in the buffer. */
-  private deliver(m: RealtimeMessage) {
+  private deliver(m: Message) {
     if (m.seq <= this.lastSeq) {
       if (m.editedAt || m.deletedAt) this.opts.onUpdate?.(m);
       return;

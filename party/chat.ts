@@ -1,10 +1,10 @@
 import type * as Party from "partykit/server";
 import { isTextIssue } from "../src/lib/text.ts";
+import type { Message } from "../src/shared/message.schema.ts";
 import {
   type ClientFrame,
   ClientFrameSchema,
   PushSchema,
-  type RealtimeMessage,
   TYPING_THROTTLE_MS,
 } from "../src/shared/realtime.ts";
 import {
@@ -45,7 +45,7 @@ export default class ChatServer implements Party.Server {
   private readonly sending = new Map<string, Promise<void>>();
   private lastSeq = 0;
   /** New messages wait here until the ones before them were broadcast (see broadcastMessage). */
-  private readonly held = new Map<number, RealtimeMessage>();
+  private readonly held = new Map<number, Message>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(room: Party.Room) {
@@ -166,7 +166,7 @@ export default class ChatServer implements Party.Server {
       return this.report(err, requestId, conn.state?.userId);
     }
     if (res.status === 200 || res.status === 201) {
-      const message = (res.body as { message: RealtimeMessage }).message;
+      const message = (res.body as { message: Message }).message;
       send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
       // A replay of an already-stored clientId (200) was broadcast the first time.
       if (res.status === 201) this.broadcastMessage(message);
@@ -219,7 +219,7 @@ export default class ChatServer implements Party.Server {
       return this.report(err, requestId, conn.state?.userId);
     }
     if (res.status !== 200) return this.refused(conn, res, requestId, "Could not load history; retry sync.");
-    const page = res.body as { items: RealtimeMessage[]; hasMore: boolean };
+    const page = res.body as { items: Message[]; hasMore: boolean };
     send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
   }
 
@@ -229,7 +229,7 @@ export default class ChatServer implements Party.Server {
    * the gap fills, or at most HOLD_MS (clients then fill any real gap through sync).
    * Edits and deletions (seq already broadcast) go out at once.
    */
-  private broadcastMessage(message: RealtimeMessage) {
+  private broadcastMessage(message: Message) {
     if (message.seq <= this.lastSeq || this.lastSeq === 0) {
       this.lastSeq = Math.max(this.lastSeq, message.seq);
       this.room.broadcast(JSON.stringify({ type: "message", message }));

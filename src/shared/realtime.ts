@@ -6,6 +6,8 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 import { text } from "../lib/text.ts";
+import { type Message, MessageSchema } from "./message.schema.ts";
+import { type Notification, NotificationSchema } from "./notification.schema.ts";
 
 export const REALTIME_AUDIENCE = "petrel-realtime";
 export const TICKET_TYP = "rt+jwt";
@@ -18,20 +20,6 @@ export const CHAT_PARTY = "chat";
 export const USER_PARTY = "notifications";
 
 const Id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-
-export const MessageSchema = z.object({
-  id: Id,
-  roomId: Id,
-  seq: z.number().int().positive(),
-  authorId: Id,
-  body: z.string(),
-  attachments: z.array(z.string()),
-  clientId: z.string(),
-  createdAt: z.string(),
-  editedAt: z.string().nullable(),
-  deletedAt: z.string().nullable(),
-});
-export type RealtimeMessage = z.infer<typeof MessageSchema>;
 
 /** Client → server. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
@@ -51,18 +39,18 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 /** Server → client. */
 export type ServerFrame =
   | { type: "welcome"; userId: string; presence: string[]; lastSeq: number }
-  | { type: "message"; message: RealtimeMessage }
+  | { type: "message"; message: Message }
   | { type: "ack"; clientId: string; id: string; seq: number }
   | { type: "typing"; userId: string }
   | { type: "presence"; users: string[] }
-  | { type: "history"; messages: RealtimeMessage[]; hasMore: boolean }
-  | { type: "notification"; notification: unknown }
+  | { type: "history"; messages: Message[]; hasMore: boolean }
+  | { type: "notification"; notification: Notification }
   | { type: "error"; code: string; message: string; requestId?: string };
 
 /** API → party pushes (HTTP POST with the service credential). */
 export const PushSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), message: MessageSchema }),
-  z.object({ type: z.literal("notification"), notification: z.unknown() }),
+  z.object({ type: z.literal("notification"), notification: NotificationSchema }),
   /** Close these users' sockets in this room (removed from the room, session revoked...). */
   z.object({
     type: z.literal("disconnect"),

@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { RoomClient, type RoomClientOptions } from "../../client/realtime.ts";
-import type { RealtimeMessage, ServerFrame } from "../../src/shared/realtime.ts";
+import type { Message } from "../../src/shared/message.schema.ts";
+import type { ServerFrame } from "../../src/shared/realtime.ts";
 import { api, BASE, jsonBody } from "./api.ts";
 import { addMember, createOrg, type OrgRole } from "./orgs.ts";
 import { bearer, registerUser, type TestUser } from "./users.ts";
@@ -36,8 +37,8 @@ export async function roomFixture(others: OrgRole[] = []) {
 
 export interface Collected {
   client: RoomClient;
-  messages: RealtimeMessage[];
-  updates: RealtimeMessage[];
+  messages: Message[];
+  updates: Message[];
   presence: string[][];
   typing: string[];
   errors: Array<{ code: string; message: string }>;

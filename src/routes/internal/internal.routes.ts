@@ -9,12 +9,8 @@ import { line } from "../../lib/text.ts";
 import { requireService } from "../../middleware/service-auth.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
-import {
-  HistoryQuerySchema,
-  HistorySchema,
-  MessageSchema,
-  PostMessageSchema,
-} from "../rooms/rooms.schema.ts";
+import { MessageSchema } from "../../shared/message.schema.ts";
+import { HistoryQuerySchema, HistorySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
 
 /**
  * Routes the PartyKit parties call (they never open the database). They authenticate with the

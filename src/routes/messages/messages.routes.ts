@@ -7,11 +7,11 @@ import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
+import { MessageSchema } from "../../shared/message.schema.ts";
 import {
   EditMessageSchema,
   HistoryQuerySchema,
   HistorySchema,
-  MessageSchema,
   PostMessageSchema,
 } from "../rooms/rooms.schema.ts";
 

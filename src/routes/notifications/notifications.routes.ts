@@ -5,19 +5,11 @@ import { IdSchema } from "../../lib/ids.ts";
 import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import * as notificationsService from "../../services/notifications/notifications.ts";
+import { NotificationSchema } from "../../shared/notification.schema.ts";
 
 const tags = ["Notifications"];
 const security = [{ bearerAuth: [] }];
 const middleware = [requireAuth()];
-const NotificationSchema = z
-  .object({
-    id: IdSchema,
-    type: z.enum(["mention", "invitation"]),
-    data: z.record(z.string(), z.unknown()),
-    createdAt: z.string(),
-    readAt: z.string().nullable(),
-  })
-  .openapi("Notification");
 
 const list = createRoute({
   method: "get",

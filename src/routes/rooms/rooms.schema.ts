@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
 import { name, text } from "../../lib/text.ts";
+import { MessageSchema } from "../../shared/message.schema.ts";
 
 export const RoomSchema = z
   .object({
@@ -41,21 +42,6 @@ export const ReadSchema = z
   .object({ seq: z.number().int().min(0) })
   .strict()
   .openapi("ReadPositionBody");
-
-export const MessageSchema = z
-  .object({
-    id: IdSchema,
-    roomId: IdSchema,
-    seq: z.number().int().openapi({ description: "Increases by one per room, no gaps" }),
-    authorId: IdSchema,
-    body: z.string().openapi({ description: "Empty on a tombstone" }),
-    attachments: z.array(IdSchema),
-    clientId: z.string(),
-    createdAt: z.string(),
-    editedAt: z.string().nullable(),
-    deletedAt: z.string().nullable(),
-  })
-  .openapi("Message");
 
 export const PostMessageSchema = z
   .object({

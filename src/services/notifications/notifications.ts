@@ -4,19 +4,14 @@ import { memberships, notifications, roomMembers, users } from "../../db/schema.
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
+import type { Notification } from "../../shared/notification.schema.ts";
 import { USER_PARTY } from "../../shared/realtime.ts";
 import type { MessageRow } from "../rooms/messages.ts";
 import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";
 
 export type NotificationRow = typeof notifications.$inferSelect;
-export interface NotificationView {
-  id: string;
-  type: "mention" | "invitation";
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
-export const toNotification = (n: NotificationRow): NotificationView => ({
+/** The row as the contract (src/shared/notification.schema.ts) shows it. */
+export const toNotification = (n: NotificationRow): Notification => ({
   id: n.id,
   type: n.type,
   data: n.data,

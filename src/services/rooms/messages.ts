@@ -4,7 +4,8 @@ import { messages, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
-import { CHAT_PARTY, type RealtimeMessage } from "../../shared/realtime.ts";
+import type { Message } from "../../shared/message.schema.ts";
+import { CHAT_PARTY } from "../../shared/realtime.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
 import { can } from "../orgs/rbac.ts";
@@ -13,7 +14,8 @@ import type { RoomAccess } from "./rooms.ts";
 export type MessageRow = typeof messages.$inferSelect;
 export const MAX_BODY = 4000;
 
-export const toMessage = (m: MessageRow): RealtimeMessage => ({
+/** The row as the contract (src/shared/message.schema.ts) shows it. */
+export const toMessage = (m: MessageRow): Message => ({
   id: m.id,
   roomId: m.roomId,
   seq: m.seq,
@@ -126,7 +128,7 @@ function replay(existing: MessageRow, input: PostInput) {
 }
 
 /** Push a new or changed message to the room's party; failures never fail the write (clients recover via sync). */
-export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
+export function publishMessage(ctx: ServiceContext, message: Message) {
   ctx.defer(
     ctx.realtime
       .publish(CHAT_PARTY, message.roomId, { type: "message", message }, ctx.meta.requestId)
