@@ -6,7 +6,7 @@
  */
 import PartySocket from "partysocket";
 import type { Message } from "../src/shared/message.schema.ts";
-import type { ServerFrame } from "../src/shared/realtime.ts";
+import { type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -25,7 +25,8 @@ export interface RoomClientOptions {
   onPresence?: (users: string[]) => void;
   onTyping?: (userId: string) => void;
   onState?: (state: ConnectionState) => void;
-  onError?: (error: { code: string; message: string; requestId?: string }) => void;
+  /** Error frames from the server, and frames from it that were malformed (never acted on). */
+  onError?: (error: FrameError) => void;
 }
 
 export interface Ticket {
@@ -48,6 +49,26 @@ export async function requestTicket(
   });
   if (!res.ok) throw new Error(`ticket request failed: ${res.status}`);
   return (await res.json()) as Ticket;
+}
+
+export type FrameError = { code: string; message: string; requestId?: string };
+
+/**
+ * A server frame, checked against the protocol before anything acts on it. Malformed JSON and
+ * frames that do not match come back as an error with the party's own codes for the same faults.
+ */
+export function parseServerFrame(raw: string): { frame: ServerFrame } | { error: FrameError } {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { error: { code: "malformed_frame", message: "The server sent a frame that is not JSON." } };
+  }
+  const parsed = ServerFrameSchema.safeParse(data);
+  if (parsed.success) return { frame: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.join(".") || "type";
+  return { error: { code: "invalid_frame", message: `Invalid server frame: ${where}: ${issue?.message}` } };
 }
 
 interface Pending {
@@ -128,12 +149,9 @@ export class RoomClient {
   }
 
   private onFrame(raw: string) {
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(raw) as ServerFrame;
-    } catch {
-      return;
-    }
+    const parsed = parseServerFrame(raw);
+    if ("error" in parsed) return this.opts.onError?.(parsed.error);
+    const { frame } = parsed;
     switch (frame.type) {
       case "welcome":
         this.opts.onPresence?.(frame.presence);

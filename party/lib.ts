@@ -1,6 +1,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type * as Party from "partykit/server";
 import { collectingContext, createSentry } from "../src/lib/sentry.ts";
+import { SessionCheckSchema } from "../src/shared/internal-api.schema.ts";
 import {
   DEFAULT_MAX_FRAMES_PER_SECOND,
   MAX_FRAME_BYTES,
@@ -200,7 +201,11 @@ export class RevocationWatch {
         method: "POST",
         body: { sessionIds },
       });
-      const revoked = new Set((res.body as { revoked?: string[] }).revoked ?? []);
+      if (res.status !== 200) return;
+      // A reply that does not parse closes nothing and is logged; the next tick asks again.
+      const parsed = SessionCheckSchema.safeParse(res.body);
+      if (!parsed.success) return partyLog("warn", "malformed API reply", { route: "sessions/check" });
+      const revoked = new Set(parsed.data.revoked);
       for (const c of conns) if (c.state && revoked.has(c.state.sessionId)) c.close(1008, "session revoked");
     } catch {
       // API unreachable: try again next tick

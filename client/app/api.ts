@@ -12,8 +12,8 @@ import { hc } from "hono/client";
 import type { AuthResponseSchema, UserSchema } from "../../src/routes/auth/auth.schema.ts";
 import type { CreatedFileSchema, FileSchema } from "../../src/routes/files/files.schema.ts";
 import type { InvitationSchema, MemberSchema, OrgSchema } from "../../src/routes/orgs/orgs.schema.ts";
-import type { HistorySchema, RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
-import type { Message } from "../../src/shared/message.schema.ts";
+import type { RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
+import type { Message, MessageHistory } from "../../src/shared/message.schema.ts";
 import type { Notification } from "../../src/shared/notification.schema.ts";
 
 export type User = z.output<typeof UserSchema>;
@@ -23,7 +23,7 @@ export type Member = z.output<typeof MemberSchema>;
 export type Invitation = z.output<typeof InvitationSchema>;
 export type Room = z.output<typeof RoomSchema>;
 export type { Message, Notification };
-export type History = z.output<typeof HistorySchema>;
+export type History = MessageHistory;
 export type OrgRole = Org["role"];
 export interface Page<T> {
   items: T[];

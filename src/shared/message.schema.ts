@@ -22,3 +22,9 @@ export const MessageSchema = z
   })
   .meta({ id: "Message" });
 export type Message = z.output<typeof MessageSchema>;
+
+/** A page of history (REST, and the internal route the chat party's `sync` calls). */
+export const MessageHistorySchema = z
+  .object({ items: z.array(MessageSchema), hasMore: z.boolean() })
+  .meta({ id: "MessageHistory" });
+export type MessageHistory = z.output<typeof MessageHistorySchema>;

@@ -6,8 +6,8 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 import { text } from "../lib/text.ts";
-import { type Message, MessageSchema } from "./message.schema.ts";
-import { type Notification, NotificationSchema } from "./notification.schema.ts";
+import { MessageSchema } from "./message.schema.ts";
+import { NotificationSchema } from "./notification.schema.ts";
 
 export const REALTIME_AUDIENCE = "petrel-realtime";
 export const TICKET_TYP = "rt+jwt";
@@ -36,16 +36,31 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
-/** Server → client. */
-export type ServerFrame =
-  | { type: "welcome"; userId: string; presence: string[]; lastSeq: number }
-  | { type: "message"; message: Message }
-  | { type: "ack"; clientId: string; id: string; seq: number }
-  | { type: "typing"; userId: string }
-  | { type: "presence"; users: string[] }
-  | { type: "history"; messages: Message[]; hasMore: boolean }
-  | { type: "notification"; notification: Notification }
-  | { type: "error"; code: string; message: string; requestId?: string };
+/**
+ * Server → client; clients parse every frame with it. Not strict: fields a later server adds
+ * are dropped, not refused.
+ */
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("welcome"),
+    userId: Id,
+    presence: z.array(Id),
+    lastSeq: z.number().int().min(0),
+  }),
+  z.object({ type: z.literal("message"), message: MessageSchema }),
+  z.object({ type: z.literal("ack"), clientId: z.string(), id: Id, seq: z.number().int().min(1) }),
+  z.object({ type: z.literal("typing"), userId: Id }),
+  z.object({ type: z.literal("presence"), users: z.array(Id) }),
+  z.object({ type: z.literal("history"), messages: z.array(MessageSchema), hasMore: z.boolean() }),
+  z.object({ type: z.literal("notification"), notification: NotificationSchema }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string().optional(),
+  }),
+]);
+export type ServerFrame = z.output<typeof ServerFrameSchema>;
 
 /** API → party pushes (HTTP POST with the service credential). */
 export const PushSchema = z.discriminatedUnion("type", [

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { RoomClient, type RoomClientOptions } from "../../client/realtime.ts";
 import type { Message } from "../../src/shared/message.schema.ts";
-import type { ServerFrame } from "../../src/shared/realtime.ts";
+import { type ServerFrame, ServerFrameSchema } from "../../src/shared/realtime.ts";
 import { api, BASE, jsonBody } from "./api.ts";
 import { addMember, createOrg, type OrgRole } from "./orgs.ts";
 import { bearer, registerUser, type TestUser } from "./users.ts";
@@ -94,7 +94,8 @@ export async function rawSocket(url: string) {
     return { status: res.status, ws, frames, closed: () => closed };
   }
   ws.accept();
-  ws.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data)) as ServerFrame));
+  // Parsed with the protocol schema: a frame that breaks it fails the test that receives it.
+  ws.addEventListener("message", (e) => frames.push(ServerFrameSchema.parse(JSON.parse(String(e.data)))));
   ws.addEventListener("close", (e) => {
     closed = { code: e.code, reason: e.reason };
   });

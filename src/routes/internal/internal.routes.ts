@@ -5,12 +5,17 @@ import { svc } from "../../http/context.ts";
 import { createRouter, errorResponses } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
-import { line } from "../../lib/text.ts";
 import { requireService } from "../../middleware/service-auth.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
-import { MessageSchema } from "../../shared/message.schema.ts";
-import { HistoryQuerySchema, HistorySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
+import {
+  RoomStateSchema,
+  SessionCheckBodySchema,
+  SessionCheckSchema,
+  StoredMessageSchema,
+} from "../../shared/internal-api.schema.ts";
+import { MessageHistorySchema } from "../../shared/message.schema.ts";
+import { HistoryQuerySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
 
 /**
  * Routes the PartyKit parties call (they never open the database). They authenticate with the
@@ -37,8 +42,8 @@ const post = createRoute({
     },
   },
   responses: {
-    201: { description: "Created", ...json(z.object({ message: MessageSchema })) },
-    200: { description: "Already stored under this clientId", ...json(z.object({ message: MessageSchema })) },
+    201: { description: "Created", ...json(StoredMessageSchema) },
+    200: { description: "Already stored under this clientId", ...json(StoredMessageSchema) },
     ...errorResponses(400, 401, 404, 409),
   },
 });
@@ -50,7 +55,10 @@ const history = createRoute({
   middleware,
   summary: "History for sync",
   request: { params: RoomParams, query: HistoryQuerySchema },
-  responses: { 200: { description: "A page", ...json(HistorySchema) }, ...errorResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", ...json(MessageHistorySchema) },
+    ...errorResponses(400, 401, 404),
+  },
 });
 const state = createRoute({
   method: "get",
@@ -61,7 +69,7 @@ const state = createRoute({
   summary: "A room's last seq",
   request: { params: RoomParams },
   responses: {
-    200: { description: "State", ...json(z.object({ lastSeq: z.number().int() })) },
+    200: { description: "State", ...json(RoomStateSchema) },
     ...errorResponses(400, 401, 404),
   },
 });
@@ -73,15 +81,12 @@ const check = createRoute({
   middleware,
   summary: "Which of these sessions are no longer valid",
   request: {
-    body: {
-      ...json(z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict()),
-      required: true,
-    },
+    body: { ...json(SessionCheckBodySchema), required: true },
   },
   responses: {
     200: {
       description: "The revoked, expired or unknown ones",
-      ...json(z.object({ revoked: z.array(z.string()) })),
+      ...json(SessionCheckSchema),
     },
     ...errorResponses(400, 401),
   },

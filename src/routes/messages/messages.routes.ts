@@ -7,13 +7,8 @@ import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
-import { MessageSchema } from "../../shared/message.schema.ts";
-import {
-  EditMessageSchema,
-  HistoryQuerySchema,
-  HistorySchema,
-  PostMessageSchema,
-} from "../rooms/rooms.schema.ts";
+import { MessageHistorySchema, MessageSchema } from "../../shared/message.schema.ts";
+import { EditMessageSchema, HistoryQuerySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
 
 const tags = ["Messages"];
 const security = [{ bearerAuth: [] }];
@@ -40,7 +35,7 @@ const history = createRoute({
     "`items` always ascending by seq. No cursor: the latest `limit` (default 50). `afterSeq=X`: the first `limit` with seq > X. `beforeSeq=Y`: the `limit` just before Y. Both: the first `limit` in the open interval. `hasMore`: more exist in the direction paged.",
   request: { params: RoomParams, query: HistoryQuerySchema },
   responses: {
-    200: { description: "A page", content: { "application/json": { schema: HistorySchema } } },
+    200: { description: "A page", content: { "application/json": { schema: MessageHistorySchema } } },
     ...notModified,
     ...errorResponses(400, 401, 404),
   },

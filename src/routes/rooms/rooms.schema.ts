@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "../../lib/ids.ts";
 import { name, text } from "../../lib/text.ts";
-import { MessageSchema } from "../../shared/message.schema.ts";
 
 export const RoomSchema = z
   .object({
@@ -71,6 +70,3 @@ export const HistoryQuerySchema = z.object({
     .transform(Number)
     .optional(),
 });
-export const HistorySchema = z
-  .object({ items: z.array(MessageSchema), hasMore: z.boolean() })
-  .openapi("MessageHistory");
