@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
+import { ID_SOURCE, IdSchema as Id } from "../lib/ids.ts";
 import { text } from "../lib/text.ts";
 import { MessageSchema } from "./message.schema.ts";
 import { NotificationSchema } from "./notification.schema.ts";
@@ -18,8 +19,6 @@ export const TYPING_THROTTLE_MS = 2000;
 export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
 export const CHAT_PARTY = "chat";
 export const USER_PARTY = "notifications";
-
-const Id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
 /** Client → server. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
@@ -79,7 +78,7 @@ export type Push = z.infer<typeof PushSchema>;
 export type Channel = { kind: "room"; roomId: string } | { kind: "user" };
 export const ChannelSchema = z.union([
   z.literal("user"),
-  z.string().regex(/^room:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+  z.string().regex(new RegExp(`^room:${ID_SOURCE}$`)),
 ]);
 
 export interface TicketClaims {
