@@ -1,8 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { RoomClient, type RoomClientOptions } from "../../client/realtime.ts";
+import { RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
 import type { Message } from "../../src/shared/message.schema.ts";
 import { type ServerFrame, ServerFrameSchema } from "../../src/shared/realtime.ts";
-import { api, BASE, jsonBody } from "./api.ts";
+import { api, BASE, jsonBody, parsed } from "./api.ts";
 import { addMember, createOrg, type OrgRole } from "./orgs.ts";
 import { bearer, registerUser, type TestUser } from "./users.ts";
 
@@ -18,7 +19,7 @@ export async function createRoom(
 ) {
   const res = await api(`/v1/orgs/${orgId}/rooms`, jsonBody({ name, visibility }, bearer(user.accessToken)));
   if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string; orgId: string; lastSeq: number };
+  return parsed(res, RoomSchema);
 }
 
 /** An owner, an org, a public room, and optionally more members. */

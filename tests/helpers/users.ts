@@ -1,4 +1,5 @@
-import { api, jsonBody } from "./api.ts";
+import { AuthResponseSchema } from "../../src/routes/auth/auth.schema.ts";
+import { api, jsonBody, parsed } from "./api.ts";
 
 let counter = 0;
 /** A distinct client IP per simulated client, so rate limits count each one separately. */
@@ -42,11 +43,8 @@ export async function registerUser(
     ),
   );
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as {
-    user: { id: string; handle: string };
-    accessToken: string;
-    refreshToken: string;
-  };
+  const body = await parsed(res, AuthResponseSchema);
+  if (!body.refreshToken) throw new Error("register: no refresh token in the bearer flow");
   return {
     id: body.user.id,
     email,
