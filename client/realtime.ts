@@ -5,7 +5,8 @@
  * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
  */
 import PartySocket from "partysocket";
-import type { RealtimeMessage, ServerFrame } from "../src/shared/realtime.ts";
+import type { Message } from "../src/shared/message.schema.ts";
+import { type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -19,12 +20,13 @@ export interface RoomClientOptions {
   lastSeq?: number;
   fetch?: typeof fetch;
   WebSocket?: typeof WebSocket;
-  onMessage?: (message: RealtimeMessage) => void;
-  onUpdate?: (message: RealtimeMessage) => void;
+  onMessage?: (message: Message) => void;
+  onUpdate?: (message: Message) => void;
   onPresence?: (users: string[]) => void;
   onTyping?: (userId: string) => void;
   onState?: (state: ConnectionState) => void;
-  onError?: (error: { code: string; message: string; requestId?: string }) => void;
+  /** Error frames from the server, and frames from it that were malformed (never acted on). */
+  onError?: (error: FrameError) => void;
 }
 
 export interface Ticket {
@@ -49,6 +51,26 @@ export async function requestTicket(
   return (await res.json()) as Ticket;
 }
 
+export type FrameError = { code: string; message: string; requestId?: string };
+
+/**
+ * A server frame, checked against the protocol before anything acts on it. Malformed JSON and
+ * frames that do not match come back as an error with the party's own codes for the same faults.
+ */
+export function parseServerFrame(raw: string): { frame: ServerFrame } | { error: FrameError } {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { error: { code: "malformed_frame", message: "The server sent a frame that is not JSON." } };
+  }
+  const parsed = ServerFrameSchema.safeParse(data);
+  if (parsed.success) return { frame: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.join(".") || "type";
+  return { error: { code: "invalid_frame", message: `Invalid server frame: ${where}: ${issue?.message}` } };
+}
+
 interface Pending {
   resolve: (ack: { id: string; seq: number }) => void;
   reject: (err: Error) => void;
@@ -58,7 +80,7 @@ export class RoomClient {
   readonly socket: PartySocket;
   private lastSeq: number;
   private syncing = false;
-  private buffered = new Map<number, RealtimeMessage>();
+  private buffered = new Map<number, Message>();
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
   state: ConnectionState = "connecting";
@@ -113,7 +135,7 @@ export class RoomClient {
   }
 
   /** Deliver new messages strictly in order; anything ahead of a gap waits in the buffer. */
-  private deliver(m: RealtimeMessage) {
+  private deliver(m: Message) {
     if (m.seq <= this.lastSeq) {
       if (m.editedAt || m.deletedAt) this.opts.onUpdate?.(m);
       return;
@@ -127,12 +149,9 @@ export class RoomClient {
   }
 
   private onFrame(raw: string) {
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(raw) as ServerFrame;
-    } catch {
-      return;
-    }
+    const parsed = parseServerFrame(raw);
+    if ("error" in parsed) return this.opts.onError?.(parsed.error);
+    const { frame } = parsed;
     switch (frame.type) {
       case "welcome":
         this.opts.onPresence?.(frame.presence);

@@ -1,15 +1,17 @@
 import type * as Party from "partykit/server";
 import { isTextIssue } from "../src/lib/text.ts";
+import { RoomStateSchema, StoredMessageSchema } from "../src/shared/internal-api.schema.ts";
+import { type Message, MessageHistorySchema } from "../src/shared/message.schema.ts";
 import {
   type ClientFrame,
   ClientFrameSchema,
   PushSchema,
-  type RealtimeMessage,
   TYPING_THROTTLE_MS,
 } from "../src/shared/realtime.ts";
 import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
 import { envOf } from "./env.ts";
 import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { askApi } from "./internal-api.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { presenceOf } from "./presence.ts";
 import { admit, HOLD_MS, newSeqOrder, release } from "./seq-order.ts";
@@ -33,7 +35,7 @@ export default class ChatServer implements Party.Server {
   private readonly lastTyping = new Map<string, number>();
   private readonly sending = new Map<string, Promise<void>>();
   /** New messages wait here until the ones before them were broadcast (see seq-order.ts). */
-  private readonly order = newSeqOrder<RealtimeMessage>();
+  private readonly order = newSeqOrder<Message>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(room: Party.Room) {
@@ -53,8 +55,11 @@ export default class ChatServer implements Party.Server {
     const state = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/state`).catch(
       () => undefined,
     );
-    if (state?.status === 200)
-      this.order.lastSeq = Math.max(this.order.lastSeq, (state.body as { lastSeq: number }).lastSeq);
+    // Without a usable answer lastSeq stays as it is; the client's sync fills any gap.
+    const parsed = state?.status === 200 ? RoomStateSchema.safeParse(state.body) : undefined;
+    if (parsed?.success) this.order.lastSeq = Math.max(this.order.lastSeq, parsed.data.lastSeq);
+    else if (parsed)
+      partyLog.warn("malformed API reply", { party: "chat", room: this.room.id, route: "state" });
     const users = this.presence();
     send(conn, { type: "welcome", userId: identity.userId, presence: users, lastSeq: this.order.lastSeq });
     if (users.length !== before.length)
@@ -109,6 +114,11 @@ export default class ChatServer implements Party.Server {
     if (this.sending.get(conn.id) === queued) this.sending.delete(conn.id);
   }
 
+  /** What askApi needs to answer a client and report a failure. */
+  private get scope() {
+    return { env: this.room.env, room: this.room.id, report: this.report.bind(this) };
+  }
+
   private report(err: unknown, requestId: string, userId?: string) {
     return reportPartyError(this.room.env, err, { party: "chat", room: this.room.id, requestId, userId });
   }
@@ -131,88 +141,42 @@ export default class ChatServer implements Party.Server {
     frame: Extract<ClientFrame, { type: "message" }>,
     requestId: string,
   ) {
-    let res: { status: number; body: unknown };
-    try {
-      res = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/messages`, {
+    const reply = await askApi(
+      this.scope,
+      conn,
+      requestId,
+      "Could not store the message; retry with the same clientId.",
+      {
+        path: `/v1/internal/rooms/${this.room.id}/messages`,
         method: "POST",
-        requestId,
         body: {
           authorId: conn.state!.userId,
           clientId: frame.clientId,
           body: frame.body,
           attachments: frame.attachments,
         },
-      });
-    } catch (err) {
-      // The API is unreachable or timed out: the party's own failure, reported here.
-      send(conn, {
-        type: "error",
-        code: "dependency_unavailable",
-        message: "Could not store the message; retry with the same clientId.",
-        requestId,
-      });
-      return this.report(err, requestId, conn.state?.userId);
-    }
-    if (res.status === 200 || res.status === 201) {
-      const message = (res.body as { message: RealtimeMessage }).message;
-      send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
-      // A replay of an already-stored clientId (200) was broadcast the first time.
-      if (res.status === 201) this.broadcastMessage(message);
-      return;
-    }
-    this.refused(conn, res, requestId, "Could not store the message; retry with the same clientId.");
-  }
-
-  /**
-   * The API answered with a problem: pass a 4xx code on as it is; a 5xx (already in the API's
-   * Sentry under this request id) is `dependency_unavailable` for the client, which retries.
-   */
-  private refused(
-    conn: Party.Connection,
-    res: { status: number; body: unknown },
-    requestId: string,
-    retry: string,
-  ) {
-    const problem = (res.body ?? {}) as { code?: string; detail?: string; title?: string };
-    partyLog[res.status >= 500 ? "error" : "info"]("api refused", {
-      party: "chat",
-      room: this.room.id,
-      status: res.status,
-      code: problem.code,
-      requestId,
-    });
-    send(conn, {
-      type: "error",
-      code: res.status >= 500 ? "dependency_unavailable" : (problem.code ?? "rejected"),
-      message: res.status >= 500 ? retry : (problem.detail ?? problem.title ?? "Rejected."),
-      requestId,
-    });
+        ok: [200, 201],
+        schema: StoredMessageSchema,
+      },
+    );
+    if (!reply) return;
+    const { message } = reply.body;
+    send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
+    // A replay of an already-stored clientId (200) was broadcast the first time.
+    if (reply.status === 201) this.broadcastMessage(message);
   }
 
   private async sync(conn: Party.Connection<ConnState>, afterSeq: number, requestId: string) {
-    let res: { status: number; body: unknown };
-    try {
-      res = await callApi(
-        this.room.env,
-        `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100`,
-        { requestId },
-      );
-    } catch (err) {
-      send(conn, {
-        type: "error",
-        code: "dependency_unavailable",
-        message: "Could not load history; retry sync.",
-        requestId,
-      });
-      return this.report(err, requestId, conn.state?.userId);
-    }
-    if (res.status !== 200) return this.refused(conn, res, requestId, "Could not load history; retry sync.");
-    const page = res.body as { items: RealtimeMessage[]; hasMore: boolean };
-    send(conn, { type: "history", messages: page.items, hasMore: page.hasMore });
+    const reply = await askApi(this.scope, conn, requestId, "Could not load history; retry sync.", {
+      path: `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100`,
+      ok: [200],
+      schema: MessageHistorySchema,
+    });
+    if (reply) send(conn, { type: "history", messages: reply.body.items, hasMore: reply.body.hasMore });
   }
 
   /** New messages in seq order (see seq-order.ts); a held one goes out within HOLD_MS at the latest. */
-  private broadcastMessage(message: RealtimeMessage) {
+  private broadcastMessage(message: Message) {
     this.broadcastAll(admit(this.order, message));
     if (this.order.held.size > 0) this.holdTimer ??= setTimeout(() => this.flushHeld(), HOLD_MS);
     else this.clearHoldTimer();
@@ -228,7 +192,7 @@ export default class ChatServer implements Party.Server {
     this.holdTimer = undefined;
   }
 
-  private broadcastAll(messages: RealtimeMessage[]) {
+  private broadcastAll(messages: Message[]) {
     for (const message of messages) this.room.broadcast(JSON.stringify({ type: "message", message }));
   }
 

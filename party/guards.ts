@@ -1,7 +1,9 @@
 import type * as Party from "partykit/server";
+import { SessionCheckSchema } from "../src/shared/internal-api.schema.ts";
 import { MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
 import type { ConnState } from "./auth.ts";
 import { envOf } from "./env.ts";
+import { partyLog } from "./observability.ts";
 import { callApi } from "./transport.ts";
 
 /**
@@ -67,7 +69,11 @@ export class RevocationWatch {
         method: "POST",
         body: { sessionIds },
       });
-      const revoked = new Set((res.body as { revoked?: string[] }).revoked ?? []);
+      if (res.status !== 200) return;
+      // A reply that does not parse closes nothing and is logged; the next tick asks again.
+      const parsed = SessionCheckSchema.safeParse(res.body);
+      if (!parsed.success) return partyLog.warn("malformed API reply", { route: "sessions/check" });
+      const revoked = new Set(parsed.data.revoked);
       for (const c of conns) if (c.state && revoked.has(c.state.sessionId)) c.close(1008, "session revoked");
     } catch {
       // API unreachable: try again next tick

@@ -24,6 +24,7 @@ import { memberRoutes } from "./routes/orgs/members.routes.ts";
 import { orgRoutes } from "./routes/orgs/orgs.routes.ts";
 import { realtimeRoutes } from "./routes/realtime/realtime.routes.ts";
 import { orgRoomRoutes, roomRoutes } from "./routes/rooms/rooms.routes.ts";
+import { SERVICE_AUTH_HEADER } from "./shared/realtime.ts";
 
 /**
  * The one place that fixes middleware order:
@@ -78,7 +79,7 @@ export function createApp() {
   app.openAPIRegistry.registerComponent("securitySchemes", "serviceToken", {
     type: "apiKey",
     in: "header",
-    name: "x-petrel-service-token",
+    name: SERVICE_AUTH_HEADER,
     description: "The API ↔ PartyKit service credential. Never issued to users.",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "refreshCookie", {

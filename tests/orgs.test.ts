@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { invitations, memberships } from "../src/db/schema.ts";
+import { ID_PATTERN } from "../src/lib/ids.ts";
 import { api } from "./helpers/api.ts";
 import {
   addMember,
@@ -45,7 +46,7 @@ describe("orgs", () => {
     expect(res.status).toBe(201);
     const org = (await res.json()) as Org;
     expect(org).toMatchObject({ name, slug: name.toLowerCase().replaceAll(" ", "-"), role: "owner" });
-    expect(org.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(org.id).toMatch(ID_PATTERN);
     const got = await api(`/v1/orgs/${org.id}`, bearer(owner.accessToken));
     expect(await got.json()).toEqual(org);
     expect(await roleOf(org.id, owner.id)).toBe("owner");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, jsonBody } from "./helpers/api.ts";
+import { MessageHistorySchema, MessageSchema } from "../src/shared/message.schema.ts";
+import { api, jsonBody, parsed } from "./helpers/api.ts";
 import { addMember } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
 import { createRoom, rawSocket, roomFixture, ticketFor, until } from "./helpers/realtime.ts";
@@ -132,9 +133,8 @@ describe("messages", () => {
   it("pages history: latest, afterSeq, beforeSeq and both, always ascending", async () => {
     const { owner, room } = await roomFixture();
     for (let i = 1; i <= 7; i++) await post(owner.accessToken, room.id, `m${i}`);
-    type H = { items: Array<{ seq: number }>; hasMore: boolean };
     const h = async (q: string) => {
-      const r = await get<H>(owner.accessToken, `/v1/rooms/${room.id}/messages${q}`);
+      const r = MessageHistorySchema.parse(await get(owner.accessToken, `/v1/rooms/${room.id}/messages${q}`));
       return { seqs: r.items.map((m) => m.seq), hasMore: r.hasMore };
     };
     expect(await h("?limit=3")).toEqual({ seqs: [5, 6, 7], hasMore: true });
@@ -157,21 +157,19 @@ describe("messages", () => {
   it("edits are author-only; deletes leave a tombstone that cannot be edited; admins may delete others' messages", async () => {
     const { owner, room, members } = await roomFixture(["member", "admin"]);
     const [member, admin] = members as [typeof owner, typeof owner];
-    const m = (await (await post(member.accessToken, room.id, "original")).json()) as {
-      id: string;
-      seq: number;
-    };
+    const m = await parsed(await post(member.accessToken, room.id, "original"), MessageSchema);
     await expectProblem(
       await patch(owner.accessToken, `/v1/messages/${m.id}`, { body: "hijack" }),
       403,
       "forbidden",
     );
-    const edited = (await (
-      await patch(member.accessToken, `/v1/messages/${m.id}`, { body: "edited" })
-    ).json()) as { body: string; editedAt: string | null };
+    const edited = await parsed(
+      await patch(member.accessToken, `/v1/messages/${m.id}`, { body: "edited" }),
+      MessageSchema,
+    );
     expect(edited.body).toBe("edited");
     expect(edited.editedAt).not.toBeNull();
-    const other = (await (await post(owner.accessToken, room.id, "owner's")).json()) as { id: string };
+    const other = await parsed(await post(owner.accessToken, room.id, "owner's"), MessageSchema);
     await expectProblem(
       await api(`/v1/messages/${other.id}`, { method: "DELETE", ...bearer(member.accessToken) }),
       403,
@@ -185,15 +183,7 @@ describe("messages", () => {
       409,
       "conflict",
     );
-    const hist = await get<{
-      items: Array<{
-        id: string;
-        seq: number;
-        body: string;
-        deletedAt: string | null;
-        attachments: unknown[];
-      }>;
-    }>(owner.accessToken, `/v1/rooms/${room.id}/messages`);
+    const hist = MessageHistorySchema.parse(await get(owner.accessToken, `/v1/rooms/${room.id}/messages`));
     expect(hist.items[0]).toMatchObject({ id: m.id, seq: m.seq, body: "", attachments: [] });
     expect(hist.items[0]!.deletedAt).not.toBeNull();
   });

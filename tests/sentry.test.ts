@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it, vi } from "vitest";
+import { SERVICE_AUTH_HEADER } from "../src/shared/realtime.ts";
 import { apiWithEnv, eventually, jsonBody, settled } from "./helpers/api.ts";
 import { failingTrigger } from "./helpers/faults.ts";
 import { createOrg, insertInvitation } from "./helpers/orgs.ts";
@@ -203,7 +204,7 @@ describe("Sentry and request ids across the party", () => {
     const res = await fetch(`${inject("partyUrl")}/parties/chat/${crypto.randomUUID()}`, {
       method: "POST",
       headers: {
-        "x-petrel-service-token": bindings.SERVICE_TOKEN!,
+        [SERVICE_AUTH_HEADER]: bindings.SERVICE_TOKEN!,
         "x-request-id": requestId,
         "x-petrel-debug": "boom",
         "content-type": "application/json",

@@ -12,7 +12,9 @@ import { hc } from "hono/client";
 import type { AuthResponseSchema, UserSchema } from "../../src/routes/auth/auth.schema.ts";
 import type { CreatedFileSchema, FileSchema } from "../../src/routes/files/files.schema.ts";
 import type { InvitationSchema, MemberSchema, OrgSchema } from "../../src/routes/orgs/orgs.schema.ts";
-import type { HistorySchema, MessageSchema, RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
+import type { RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
+import type { Message, MessageHistory } from "../../src/shared/message.schema.ts";
+import type { Notification } from "../../src/shared/notification.schema.ts";
 
 export type User = z.output<typeof UserSchema>;
 export type AuthResponse = z.output<typeof AuthResponseSchema>;
@@ -20,20 +22,12 @@ export type Org = z.output<typeof OrgSchema>;
 export type Member = z.output<typeof MemberSchema>;
 export type Invitation = z.output<typeof InvitationSchema>;
 export type Room = z.output<typeof RoomSchema>;
-export type Message = z.output<typeof MessageSchema>;
-export type History = z.output<typeof HistorySchema>;
+export type { Message, Notification };
+export type History = MessageHistory;
 export type OrgRole = Org["role"];
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
-}
-/** API.md § Notifications (the server schema is not exported). */
-export interface Notification {
-  id: string;
-  type: "mention" | "invitation";
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
 }
 export type FileInfo = z.output<typeof FileSchema>;
 export type CreatedFile = z.output<typeof CreatedFileSchema>;

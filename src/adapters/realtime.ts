@@ -1,4 +1,5 @@
 import { DependencyError } from "../lib/errors.ts";
+import { SERVICE_AUTH_HEADER } from "../shared/realtime.ts";
 
 /**
  * The API's side of PartyKit: it publishes into party rooms over HTTP with the service
@@ -8,8 +9,6 @@ export interface RealtimePublisher {
   publish(party: string, room: string, event: unknown, requestId?: string): Promise<void>;
   ping(): Promise<void>;
 }
-
-export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
 
 export function createPartykitPublisher(
   baseUrl: string,

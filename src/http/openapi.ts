@@ -17,6 +17,11 @@ export const ProblemSchema = z
   })
   .openapi("Problem");
 
+/** A page of a list (`{ items, nextCursor }`, see PageQuerySchema), named as an OpenAPI component. */
+export function pageOf<T extends z.ZodType>(item: T, name: string) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+}
+
 export const problemContent = { "application/problem+json": { schema: ProblemSchema } } as const;
 
 export function errorResponses<S extends number>(...statuses: S[]) {

@@ -1,4 +1,8 @@
-import { z } from "@hono/zod-openapi";
+/**
+ * Plain `zod` (no Hono): services, the party servers and the browser client share these ids.
+ * The example is zod metadata, which the OpenAPI generator reads like `.openapi({ example })`.
+ */
+import { z } from "zod";
 
 /**
  * UUIDv7 ids: time-ordered (good index locality, cursor pagination by id) and opaque.
@@ -18,8 +22,11 @@ export function uuidv7(): string {
 }
 
 /** One spelling per id: lower-case canonical UUID, nothing else (no `%31`, no upper case). */
-export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const IdSchema = z.string().regex(ID_PATTERN, "must be a lower-case UUID").openapi({
+const ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+export const ID_PATTERN = new RegExp(`^${ID}$`);
+/** An id inside a longer pattern (channel names, refresh tokens): ID_PATTERN without anchors. */
+export const ID_SOURCE = ID;
+export const IdSchema = z.string().regex(ID_PATTERN, "must be a lower-case UUID").meta({
   example: "01936b2e-7c4a-7d2e-9f3a-2b1c0d9e8f7a",
 });
 

@@ -1,4 +1,8 @@
-import { z } from "@hono/zod-openapi";
+/**
+ * Cursor pagination's query, in plain `zod` (no Hono). The page envelope names an OpenAPI
+ * component, so it is built in the HTTP layer: `pageOf` in src/http/openapi.ts.
+ */
+import { z } from "zod";
 
 /** `?limit=` (1..100, default 50) and `?cursor=`. Digits only: no `1.00` or `+1` aliases. */
 export const PageQuerySchema = z.object({
@@ -7,10 +11,6 @@ export const PageQuerySchema = z.object({
     .regex(/^(?:[1-9]\d?|100)$/, "an integer from 1 to 100")
     .transform(Number)
     .optional()
-    .openapi({ example: "50" }),
+    .meta({ example: "50" }),
   cursor: z.string().min(1).max(200).optional(),
 });
-
-export function pageOf<T extends z.ZodType>(item: T, name: string) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
-}

@@ -5,7 +5,10 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
+import { ID_SOURCE, IdSchema as Id } from "../lib/ids.ts";
 import { text } from "../lib/text.ts";
+import { MessageSchema } from "./message.schema.ts";
+import { NotificationSchema } from "./notification.schema.ts";
 
 export const REALTIME_AUDIENCE = "petrel-realtime";
 export const TICKET_TYP = "rt+jwt";
@@ -16,22 +19,6 @@ export const TYPING_THROTTLE_MS = 2000;
 export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
 export const CHAT_PARTY = "chat";
 export const USER_PARTY = "notifications";
-
-const Id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-
-export const MessageSchema = z.object({
-  id: Id,
-  roomId: Id,
-  seq: z.number().int().positive(),
-  authorId: Id,
-  body: z.string(),
-  attachments: z.array(z.string()),
-  clientId: z.string(),
-  createdAt: z.string(),
-  editedAt: z.string().nullable(),
-  deletedAt: z.string().nullable(),
-});
-export type RealtimeMessage = z.infer<typeof MessageSchema>;
 
 /** Client → server. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
@@ -48,21 +35,36 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
-/** Server → client. */
-export type ServerFrame =
-  | { type: "welcome"; userId: string; presence: string[]; lastSeq: number }
-  | { type: "message"; message: RealtimeMessage }
-  | { type: "ack"; clientId: string; id: string; seq: number }
-  | { type: "typing"; userId: string }
-  | { type: "presence"; users: string[] }
-  | { type: "history"; messages: RealtimeMessage[]; hasMore: boolean }
-  | { type: "notification"; notification: unknown }
-  | { type: "error"; code: string; message: string; requestId?: string };
+/**
+ * Server → client; clients parse every frame with it. Not strict: fields a later server adds
+ * are dropped, not refused.
+ */
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("welcome"),
+    userId: Id,
+    presence: z.array(Id),
+    lastSeq: z.number().int().min(0),
+  }),
+  z.object({ type: z.literal("message"), message: MessageSchema }),
+  z.object({ type: z.literal("ack"), clientId: z.string(), id: Id, seq: z.number().int().min(1) }),
+  z.object({ type: z.literal("typing"), userId: Id }),
+  z.object({ type: z.literal("presence"), users: z.array(Id) }),
+  z.object({ type: z.literal("history"), messages: z.array(MessageSchema), hasMore: z.boolean() }),
+  z.object({ type: z.literal("notification"), notification: NotificationSchema }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string().optional(),
+  }),
+]);
+export type ServerFrame = z.output<typeof ServerFrameSchema>;
 
 /** API → party pushes (HTTP POST with the service credential). */
 export const PushSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), message: MessageSchema }),
-  z.object({ type: z.literal("notification"), notification: z.unknown() }),
+  z.object({ type: z.literal("notification"), notification: NotificationSchema }),
   /** Close these users' sockets in this room (removed from the room, session revoked...). */
   z.object({
     type: z.literal("disconnect"),
@@ -76,7 +78,7 @@ export type Push = z.infer<typeof PushSchema>;
 export type Channel = { kind: "room"; roomId: string } | { kind: "user" };
 export const ChannelSchema = z.union([
   z.literal("user"),
-  z.string().regex(/^room:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+  z.string().regex(new RegExp(`^room:${ID_SOURCE}$`)),
 ]);
 
 export interface TicketClaims {

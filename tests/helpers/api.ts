@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
+import type { z } from "zod";
 import worker from "../../src/index.ts";
 
 export const BASE = "http://petrel.test";
@@ -30,6 +31,14 @@ export async function apiWithEnv(
   const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+/**
+ * A response body parsed with the API's own schema (the one that generates its OpenAPI), so a
+ * helper's result is typed by the contract and a response that breaks it fails the test.
+ */
+export async function parsed<S extends z.ZodType>(res: Response, schema: S): Promise<z.output<S>> {
+  return schema.parse(await res.json());
 }
 
 export function jsonBody(body: unknown, init: RequestInit = {}): RequestInit {

@@ -1,16 +1,16 @@
 import { expect } from "vitest";
-import type { FileView } from "../../src/services/files/files.ts";
-import { api, apiWithEnv, jsonBody } from "./api.ts";
+import type { z } from "zod";
+import {
+  CreatedFileSchema,
+  FileSchema,
+  type UploadTargetSchema,
+} from "../../src/routes/files/files.schema.ts";
+import { api, apiWithEnv, jsonBody, parsed } from "./api.ts";
 import { bearer, type TestUser } from "./users.ts";
 
-/** The file as the API returns it (the service's own view type). */
-export type { FileView };
-export interface Upload {
-  method: "PUT";
-  url: string;
-  headers: Record<string, string>;
-  expiresAt: string;
-}
+/** The file as the API returns it (its OpenAPI schema). */
+export type FileView = z.output<typeof FileSchema>;
+export type Upload = z.output<typeof UploadTargetSchema>;
 
 /** A PNG as far as any check here looks: the 8-byte signature, then filler. */
 export function png(size = 64): Uint8Array {
@@ -37,7 +37,7 @@ export function declare(user: TestUser, body: Declaration, env?: Record<string, 
 export async function declared(user: TestUser, body: Declaration, env?: Record<string, string>) {
   const res = await declare(user, body, env);
   expect(res.status, await res.clone().text()).toBe(201);
-  return (await res.json()) as { file: FileView; upload: Upload };
+  return parsed(res, CreatedFileSchema);
 }
 
 /** The path + query of an absolute URL the Worker handed out, to call it in-process. */
@@ -90,5 +90,5 @@ export async function readyFile(user: TestUser, body: Declaration, bytes: Uint8A
   expect(put.status, await put.text()).toBe(204);
   const res = await complete(user, file.id);
   expect(res.status, await res.clone().text()).toBe(200);
-  return (await res.json()) as FileView;
+  return parsed(res, FileSchema);
 }

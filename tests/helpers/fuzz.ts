@@ -10,6 +10,7 @@
  * demand "4xx, and not a row written".
  */
 import fc from "fast-check";
+import { SERVICE_AUTH_HEADER } from "../../src/shared/realtime.ts";
 import { controlText, illFormedText } from "./fuzz-text.ts";
 import {
   breaksConstraint,
@@ -141,7 +142,7 @@ function credentials(op: Operation, world: FuzzWorld): Record<string, string> {
   return {
     "cf-connecting-ip": `198.18.${octet()}.${octet()}`,
     ...(op.auth === "bearer" ? { authorization: `Bearer ${world.bearer}` } : {}),
-    ...(op.auth === "service" ? { "x-petrel-service-token": world.serviceToken } : {}),
+    ...(op.auth === "service" ? { [SERVICE_AUTH_HEADER]: world.serviceToken } : {}),
   };
 }
 
@@ -264,7 +265,7 @@ function credentialKinds(op: Operation, make: Make, world: FuzzWorld) {
   }
   if (op.auth === "service") {
     const bad = fc.constantFrom("", "x", world.bearer);
-    kinds.push(bad.map((t) => make("bad service token", { headers: { "x-petrel-service-token": t } })));
+    kinds.push(bad.map((t) => make("bad service token", { headers: { [SERVICE_AUTH_HEADER]: t } })));
   }
   return kinds;
 }

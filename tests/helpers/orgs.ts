@@ -1,21 +1,16 @@
 import { and, eq } from "drizzle-orm";
+import type { z } from "zod";
 import { invitations, memberships, orgs, users } from "../../src/db/schema.ts";
 import { randomToken, sha256 } from "../../src/lib/crypto.ts";
 import { isoIn, uuidv7 } from "../../src/lib/ids.ts";
-import { api, eventually, jsonBody } from "./api.ts";
+import { AuthResponseSchema } from "../../src/routes/auth/auth.schema.ts";
+import { type OrgRoleSchema, OrgSchema } from "../../src/routes/orgs/orgs.schema.ts";
+import { api, eventually, jsonBody, parsed } from "./api.ts";
 import { testDb } from "./db.ts";
 import { bearer, login, registerUser, type TestUser } from "./users.ts";
 
-export type OrgRole = "owner" | "admin" | "member" | "guest";
-
-export interface Org {
-  id: string;
-  name: string;
-  slug: string;
-  role: OrgRole;
-  createdAt: string;
-  updatedAt: string;
-}
+export type OrgRole = z.output<typeof OrgRoleSchema>;
+export type Org = z.output<typeof OrgSchema>;
 
 export interface Page<T> {
   items: T[];
@@ -36,7 +31,7 @@ export function authed(token: string, method: string, body?: unknown, headers: R
 export async function freshToken(user: TestUser): Promise<string> {
   const res = await login(user.email, user.password);
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { accessToken: string }).accessToken;
+  return (await parsed(res, AuthResponseSchema)).accessToken;
 }
 
 /**
@@ -52,7 +47,7 @@ export async function registerGlobalAdmin(): Promise<TestUser> {
 export async function createOrg(owner: TestUser, body: { name?: string; slug?: string } = {}): Promise<Org> {
   const res = await api("/v1/orgs", authed(owner.accessToken, "POST", { name: "Test Org", ...body }));
   if (res.status !== 201) throw new Error(`create org failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Org;
+  return parsed(res, OrgSchema);
 }
 
 /** An org with an owner and members, written straight to the database (fast matrix fixtures). */

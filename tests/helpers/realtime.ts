@@ -1,7 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { RoomClient, type RoomClientOptions } from "../../client/realtime.ts";
-import type { RealtimeMessage, ServerFrame } from "../../src/shared/realtime.ts";
-import { api, BASE, jsonBody } from "./api.ts";
+import { RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
+import type { Message } from "../../src/shared/message.schema.ts";
+import { type ServerFrame, ServerFrameSchema } from "../../src/shared/realtime.ts";
+import { api, BASE, jsonBody, parsed } from "./api.ts";
 import { addMember, createOrg, type OrgRole } from "./orgs.ts";
 import { bearer, registerUser, type TestUser } from "./users.ts";
 
@@ -17,7 +19,7 @@ export async function createRoom(
 ) {
   const res = await api(`/v1/orgs/${orgId}/rooms`, jsonBody({ name, visibility }, bearer(user.accessToken)));
   if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string; orgId: string; lastSeq: number };
+  return parsed(res, RoomSchema);
 }
 
 /** An owner, an org, a public room, and optionally more members. */
@@ -36,8 +38,8 @@ export async function roomFixture(others: OrgRole[] = []) {
 
 export interface Collected {
   client: RoomClient;
-  messages: RealtimeMessage[];
-  updates: RealtimeMessage[];
+  messages: Message[];
+  updates: Message[];
   presence: string[][];
   typing: string[];
   errors: Array<{ code: string; message: string }>;
@@ -93,7 +95,8 @@ export async function rawSocket(url: string) {
     return { status: res.status, ws, frames, closed: () => closed };
   }
   ws.accept();
-  ws.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data)) as ServerFrame));
+  // Parsed with the protocol schema: a frame that breaks it fails the test that receives it.
+  ws.addEventListener("message", (e) => frames.push(ServerFrameSchema.parse(JSON.parse(String(e.data)))));
   ws.addEventListener("close", (e) => {
     closed = { code: e.code, reason: e.reason };
   });

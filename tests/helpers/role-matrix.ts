@@ -1,7 +1,8 @@
 import { generateKeyPair, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fromBase64url } from "../../src/lib/crypto.ts";
-import { api, jsonBody } from "./api.ts";
+import { AuthResponseSchema } from "../../src/routes/auth/auth.schema.ts";
+import { api, jsonBody, parsed } from "./api.ts";
 import { insertOrg, registerGlobalAdmin } from "./orgs.ts";
 import { expectProblem } from "./problem.ts";
 import { bearer, login, registerUser, type TestUser } from "./users.ts";
@@ -127,7 +128,7 @@ function tamper(real: string): string {
 /** A token of the owner's whose session was logged out. */
 async function revokedToken(owner: TestUser): Promise<string> {
   const res = await login(owner.email, owner.password);
-  const { accessToken } = (await res.json()) as { accessToken: string };
+  const { accessToken } = await parsed(res, AuthResponseSchema);
   const out = await api("/v1/auth/logout", { ...bearer(accessToken), method: "POST" });
   if (out.status !== 204) throw new Error(`logout failed: ${out.status}`);
   return accessToken;

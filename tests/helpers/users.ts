@@ -1,4 +1,5 @@
-import { api, jsonBody } from "./api.ts";
+import { AuthResponseSchema } from "../../src/routes/auth/auth.schema.ts";
+import { api, jsonBody, parsed } from "./api.ts";
 import { latestMail } from "./orgs.ts";
 
 let counter = 0;
@@ -43,11 +44,8 @@ export async function registerUser(
     ),
   );
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as {
-    user: { id: string; handle: string };
-    accessToken: string;
-    refreshToken: string;
-  };
+  const body = await parsed(res, AuthResponseSchema);
+  if (!body.refreshToken) throw new Error("register: no refresh token in the bearer flow");
   if (overrides.verified) await verifyEmail(email);
   return {
     id: body.user.id,

@@ -4,7 +4,7 @@
  * reloaded, so nothing pushed while the socket was down is missed.
  */
 import PartySocket from "partysocket";
-import { requestTicket, type Ticket } from "../../realtime.ts";
+import { parseServerFrame, requestTicket, type Ticket } from "../../realtime.ts";
 import { type Notification, ok } from "../api.ts";
 import { announce, formatTime, h, icon } from "../dom.ts";
 import { navigate } from "../router.ts";
@@ -86,12 +86,10 @@ export class Notifications {
       if (opened++ > 0) this.reload().catch(() => undefined);
     });
     this.socket.addEventListener("message", (e) => {
-      try {
-        const frame = JSON.parse(String(e.data)) as { type: string; notification?: Notification };
-        if (frame.type === "notification" && frame.notification) this.add(frame.notification);
-      } catch {
-        // not a frame of ours
-      }
+      // Checked before use: a malformed frame is never shown (the list reloads on every reconnect).
+      const parsed = parseServerFrame(String(e.data));
+      if ("error" in parsed) console.warn("notifications: ignored a frame", parsed.error);
+      else if (parsed.frame.type === "notification") this.add(parsed.frame.notification);
     });
   }
 

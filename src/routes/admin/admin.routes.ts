@@ -1,6 +1,12 @@
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  pageOf,
+  route,
+} from "../../http/openapi.ts";
 import { requireAuth, requireGlobalAdmin } from "../../middleware/authenticate.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as admin from "../../services/ops/admin.ts";

@@ -12,16 +12,17 @@ import {
 } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
-import { line } from "../../lib/text.ts";
 import { requireService } from "../../middleware/service-auth.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess } from "../../services/rooms/rooms.ts";
 import {
-  HistoryQuerySchema,
-  HistorySchema,
-  MessageSchema,
-  PostMessageSchema,
-} from "../rooms/rooms.schema.ts";
+  RoomStateSchema,
+  SessionCheckBodySchema,
+  SessionCheckSchema,
+  StoredMessageSchema,
+} from "../../shared/internal-api.schema.ts";
+import { MessageHistorySchema } from "../../shared/message.schema.ts";
+import { HistoryQuerySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
 
 /**
  * Routes the PartyKit parties call (they never open the database). They authenticate with the
@@ -47,8 +48,8 @@ const post = route({
     ),
   },
   responses: {
-    201: jsonResponse("Created", z.object({ message: MessageSchema })),
-    200: jsonResponse("Already stored under this clientId", z.object({ message: MessageSchema })),
+    201: jsonResponse("Created", StoredMessageSchema),
+    200: jsonResponse("Already stored under this clientId", StoredMessageSchema),
     ...errorResponses(400, 401, 404, 409),
   },
 });
@@ -60,7 +61,7 @@ const history = route({
   middleware,
   summary: "History for sync",
   request: { params: RoomParams, query: HistoryQuerySchema },
-  responses: { 200: jsonResponse("A page", HistorySchema), ...errorResponses(400, 401, 404) },
+  responses: { 200: jsonResponse("A page", MessageHistorySchema), ...errorResponses(400, 401, 404) },
 });
 const state = route({
   method: "get",
@@ -71,7 +72,7 @@ const state = route({
   summary: "A room's last seq",
   request: { params: RoomParams },
   responses: {
-    200: jsonResponse("State", z.object({ lastSeq: z.number().int() })),
+    200: jsonResponse("State", RoomStateSchema),
     ...errorResponses(400, 401, 404),
   },
 });
@@ -82,9 +83,9 @@ const check = route({
   security,
   middleware,
   summary: "Which of these sessions are no longer valid",
-  request: { body: jsonContent(z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict()) },
+  request: { body: jsonContent(SessionCheckBodySchema) },
   responses: {
-    200: jsonResponse("The revoked, expired or unknown ones", z.object({ revoked: z.array(z.string()) })),
+    200: jsonResponse("The revoked, expired or unknown ones", SessionCheckSchema),
     ...errorResponses(400, 401),
   },
 });

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, jsonContent, route } from "../../http/openapi.ts";
+import { createRouter, errorResponses, jsonContent, pageOf, route } from "../../http/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
+import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";

@@ -16,13 +16,8 @@ import { messageOf, requireRoomAccess, roomOf } from "../../middleware/room-acce
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { publishMessage } from "../../services/realtime/realtime-events.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
-import {
-  EditMessageSchema,
-  HistoryQuerySchema,
-  HistorySchema,
-  MessageSchema,
-  PostMessageSchema,
-} from "../rooms/rooms.schema.ts";
+import { MessageHistorySchema, MessageSchema } from "../../shared/message.schema.ts";
+import { EditMessageSchema, HistoryQuerySchema, PostMessageSchema } from "../rooms/rooms.schema.ts";
 
 const tags = ["Messages"];
 const security = [{ bearerAuth: [] }];
@@ -41,7 +36,7 @@ const history = route({
     "`items` always ascending by seq. No cursor: the latest `limit` (default 50). `afterSeq=X`: the first `limit` with seq > X. `beforeSeq=Y`: the `limit` just before Y. Both: the first `limit` in the open interval. `hasMore`: more exist in the direction paged.",
   request: { params: RoomParams, query: HistoryQuerySchema },
   responses: {
-    200: jsonResponse("A page", HistorySchema),
+    200: jsonResponse("A page", MessageHistorySchema),
     ...notModified,
     ...errorResponses(400, 401, 404),
   },

@@ -1,24 +1,16 @@
 import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, route } from "../../http/openapi.ts";
+import { createRouter, errorResponses, pageOf, route } from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
+import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as notificationsService from "../../services/notifications/notifications.ts";
+import { NotificationSchema } from "../../shared/notification.schema.ts";
 
 const tags = ["Notifications"];
 const security = [{ bearerAuth: [] }];
 const middleware = [requireAuth()];
-const NotificationSchema = z
-  .object({
-    id: IdSchema,
-    type: z.enum(["mention", "invitation"]),
-    data: z.record(z.string(), z.unknown()),
-    createdAt: z.string(),
-    readAt: z.string().nullable(),
-  })
-  .openapi("Notification");
 
 const list = route({
   method: "get",

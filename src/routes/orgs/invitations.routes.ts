@@ -4,10 +4,10 @@ import {
   errorResponses,
   jsonContent,
   jsonResponse,
+  pageOf,
   problemContent,
   route,
 } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { apiLimit, rateLimit } from "../../middleware/rate-limit.ts";

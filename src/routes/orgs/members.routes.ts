@@ -1,6 +1,12 @@
 import { svc } from "../../http/context.ts";
-import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
-import { pageOf } from "../../lib/pagination.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  pageOf,
+  route,
+} from "../../http/openapi.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";

@@ -1,8 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { caller, svc } from "../../http/context.ts";
-import { createRouter, errorResponses, jsonContent, jsonResponse, route } from "../../http/openapi.ts";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  pageOf,
+  route,
+} from "../../http/openapi.ts";
 import { IdSchema } from "../../lib/ids.ts";
-import { PageQuerySchema, pageOf } from "../../lib/pagination.ts";
+import { PageQuerySchema } from "../../lib/pagination.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts";

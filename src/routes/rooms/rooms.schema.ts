@@ -42,21 +42,6 @@ export const ReadSchema = z
   .strict()
   .openapi("ReadPositionBody");
 
-export const MessageSchema = z
-  .object({
-    id: IdSchema,
-    roomId: IdSchema,
-    seq: z.number().int().openapi({ description: "Increases by one per room, no gaps" }),
-    authorId: IdSchema,
-    body: z.string().openapi({ description: "Empty on a tombstone" }),
-    attachments: z.array(IdSchema),
-    clientId: z.string(),
-    createdAt: z.string(),
-    editedAt: z.string().nullable(),
-    deletedAt: z.string().nullable(),
-  })
-  .openapi("Message");
-
 export const PostMessageSchema = z
   .object({
     body: MessageBody,
@@ -85,6 +70,3 @@ export const HistoryQuerySchema = z.object({
     .transform(Number)
     .optional(),
 });
-export const HistorySchema = z
-  .object({ items: z.array(MessageSchema), hasMore: z.boolean() })
-  .openapi("MessageHistory");

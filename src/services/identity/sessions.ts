@@ -3,7 +3,7 @@ import type { ServiceContext } from "../../context/service-context.ts";
 import { now as dbNow, sessions, users } from "../../db/schema.ts";
 import { hmac, randomToken, sha256 } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
+import { ID_SOURCE, isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { auditInsert } from "../ops/audit.ts";
 import { markRevoked } from "./revocation.ts";
 import { signAccessToken } from "./tokens.ts";
@@ -16,8 +16,9 @@ import { signAccessToken } from "./tokens.ts";
  */
 const MAX_REUSE_WALK = 1000;
 
+const REFRESH_TOKEN = new RegExp(`^(${ID_SOURCE})\\.(\\d{1,9})\\.([A-Za-z0-9_-]{43})$`);
 function parseRefreshToken(token: string) {
-  const m = /^([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  const m = REFRESH_TOKEN.exec(token);
   return m ? { sessionId: m[1]!, generation: Number(m[2]), secret: m[3]! } : null;
 }
 

@@ -3,19 +3,14 @@ import type { ServiceContext } from "../../context/service-context.ts";
 import { memberships, notifications, roomMembers, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
+import type { Notification } from "../../shared/notification.schema.ts";
 import { publishNotification } from "../realtime/realtime-events.ts";
 import type { MessageRow } from "../rooms/messages.ts";
 import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";
 
 export type NotificationRow = typeof notifications.$inferSelect;
-export interface NotificationView {
-  id: string;
-  type: "mention" | "invitation";
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
-export const toNotification = (n: NotificationRow): NotificationView => ({
+/** The row as the contract (src/shared/notification.schema.ts) shows it. */
+export const toNotification = (n: NotificationRow): Notification => ({
   id: n.id,
   type: n.type,
   data: n.data,

@@ -1,6 +1,7 @@
 import type { ServiceContext } from "../../context/service-context.ts";
 import { errorFields } from "../../lib/log.ts";
-import type { RealtimeMessage } from "../../shared/realtime.ts";
+import type { Message } from "../../shared/message.schema.ts";
+import type { Notification } from "../../shared/notification.schema.ts";
 import { CHAT_PARTY, USER_PARTY } from "../../shared/realtime.ts";
 
 /**
@@ -23,7 +24,7 @@ function push(
 }
 
 /** A new, edited or deleted message, to its room's members. */
-export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
+export function publishMessage(ctx: ServiceContext, message: Message) {
   push(
     ctx,
     CHAT_PARTY,
@@ -38,7 +39,7 @@ export function publishMessage(ctx: ServiceContext, message: RealtimeMessage) {
 }
 
 /** A new notification, to its user's channel. */
-export function publishNotification(ctx: ServiceContext, userId: string, notification: object) {
+export function publishNotification(ctx: ServiceContext, userId: string, notification: Notification) {
   push(
     ctx,
     USER_PARTY,

@@ -5,7 +5,7 @@ import { messages, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { errorFields } from "../../lib/log.ts";
-import type { RealtimeMessage } from "../../shared/realtime.ts";
+import type { Message } from "../../shared/message.schema.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
@@ -15,7 +15,8 @@ import type { RoomAccess } from "./rooms.ts";
 export type MessageRow = typeof messages.$inferSelect;
 export const MAX_BODY = 4000;
 
-export const toMessage = (m: MessageRow): RealtimeMessage => ({
+/** The row as the contract (src/shared/message.schema.ts) shows it. */
+export const toMessage = (m: MessageRow): Message => ({
   id: m.id,
   roomId: m.roomId,
   seq: m.seq,
