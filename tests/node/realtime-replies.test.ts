@@ -48,7 +48,7 @@ describe("the party parses the API's replies", () => {
     const reported: unknown[] = [];
     const conn = { send: (f: string) => sent.push(JSON.parse(f)), state: { userId: "u", sessionId: "s" } };
     const scope = {
-      env: { API_URL: "http://api.test", SERVICE_TOKEN: "t" },
+      env: { API_URL: "http://api.test", SERVICE_TOKEN: "a-service-token-of-at-least-32-characters" },
       room: "r",
       report: async (e: unknown) => reported.push(e),
     };
