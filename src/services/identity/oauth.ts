@@ -1,10 +1,9 @@
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
+import { fetchIdentity, type OAuthIdentity } from "../../adapters/oauth-identity.ts";
 import {
   authorizationUrl,
-  fetchIdentity,
   isOidc,
   OAuthFlowError,
-  type OAuthIdentity,
   type ProviderConfig,
 } from "../../adapters/oauth-providers.ts";
 import type { ServiceContext } from "../../context/service-context.ts";
