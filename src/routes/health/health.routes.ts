@@ -60,7 +60,7 @@ export const healthRoutes = createRouter()
   .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
   .openapi(ready, async (c) => {
     c.header("Cache-Control", "no-store");
-    const { report, failures } = await checkReadiness(c.var.services, c.var.config.READY_TIMEOUT_MS);
+    const { report, failures } = await checkReadiness(c.var.ctx, c.var.config.READY_TIMEOUT_MS);
     for (const [dependency, error] of Object.entries(failures))
       c.var.log.warn("readiness check failed", { dependency, error });
     return report.status === "down" ? c.json(report, 503) : c.json(report, 200);

@@ -1,4 +1,5 @@
-import type { Services } from "../../context/container.ts";
+import { sql } from "drizzle-orm";
+import type { ServiceContext } from "../../context/service-context.ts";
 import { errorFields } from "../../lib/log.ts";
 
 export interface Check {
@@ -33,19 +34,19 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<Tim
  * The readiness report (safe to show anyone: up or down and how fast) and, apart, the failure
  * reasons, which carry hosts, ports and driver messages and so belong in the log only.
  */
-export async function checkReadiness(services: Services, timeoutMs: number) {
+export async function checkReadiness(ctx: ServiceContext, timeoutMs: number) {
   const timings = await Promise.all([
-    timed(() => services.database.client.execute("select 1"), timeoutMs),
-    timed(() => services.kv.ping(), timeoutMs),
-    timed(() => services.storage.head("__ready__"), timeoutMs),
-    timed(() => services.realtime.ping(), timeoutMs),
+    timed(() => ctx.db.run(sql`select 1`), timeoutMs),
+    timed(() => ctx.kv.ping(), timeoutMs),
+    timed(() => ctx.storage.head("__ready__"), timeoutMs),
+    timed(() => ctx.realtime.ping(), timeoutMs),
   ]);
   const failures: Record<string, string> = {};
   const [database, cache, storage, realtime] = timings.map(({ error, ...check }, i) => {
     if (error !== undefined) failures[DEPENDENCIES[i]!] = error;
     return check as Check;
   }) as [Check, Check, Check, Check];
-  cache.mode = services.kv.kind;
+  cache.mode = ctx.kv.kind;
   const status = !database.ok ? "down" : cache.ok && storage.ok && realtime.ok ? "ok" : "degraded";
   return { report: { status, checks: { database, cache, storage, realtime } } as const, failures };
 }
