@@ -148,6 +148,7 @@ async function main(): Promise<number> {
       JWT_ISSUER: baseUrl,
       JWT_AUDIENCE: "petrel",
       BENCH_ROUTES: "on", // exposes GET /bench/bare, the baseline
+      COST_HEADERS: "on", // X-Petrel-Cost: the database round trips of each scenario's probe
       // Measure work, not refusals: the load client is one IP hammering auth routes.
       AUTH_RATE_LIMIT: "100000000",
       API_RATE_LIMIT: "100000000",

@@ -43,10 +43,43 @@ async function closedLoop(seconds: number, op: () => Promise<unknown>) {
 /** Run a raw baseline with the same warm-up and duration as the HTTP scenarios. */
 async function measure(opts: LoadOptions, op: () => Promise<unknown>): Promise<Partial<Row>> {
   if (opts.warmup > 0) await closedLoop(opts.warmup, op);
-  return { ...(await closedLoop(opts.duration, op)), non2xx: 0 };
+  return { ...(await closedLoop(opts.duration, op)), non2xx: 0, dbTrips: 1 };
 }
 
+/** A client per call, as the Worker makes one per request. */
+const client = (ctx: BenchContext) => createClient({ url: ctx.services.libsqlUrl });
+
 export const dbBaselines: Scenario[] = [
+  {
+    name: "db-read-one",
+    method: "GET",
+    path: "(sqld) one user row",
+    description: "Baseline: the single-row read an uncached GET /v1/me needs, from Node to sqld",
+    run: async (ctx, opts) => {
+      const r = await roomWithMessages(ctx, 0);
+      return measure(opts, () =>
+        client(ctx).execute({
+          sql: "select id, email, name, handle, role, email_verified_at, created_at from users where id = ? and disabled_at is null",
+          args: [r.id],
+        }),
+      );
+    },
+  },
+  {
+    name: "db-read",
+    method: "GET",
+    path: "(sqld) latest 50 messages",
+    description: "Baseline: the latest-page query of GET /v1/rooms/:id/messages, from Node to sqld",
+    run: async (ctx, opts) => {
+      const r = await roomWithMessages(ctx, 50);
+      return measure(opts, () =>
+        client(ctx).execute({
+          sql: "select * from messages where room_id = ? order by seq desc limit 51",
+          args: [r.roomId],
+        }),
+      );
+    },
+  },
   {
     name: "db-write",
     method: "POST",
@@ -55,9 +88,8 @@ export const dbBaselines: Scenario[] = [
       "Baseline: POST /v1/rooms/:id/messages' write batch (seq + insert, BEGIN IMMEDIATE) from Node to sqld",
     run: async (ctx: BenchContext, opts: LoadOptions) => {
       const r = await roomWithMessages(ctx, 0);
-      // A client per call, as the Worker makes one per request.
       return measure(opts, () =>
-        createClient({ url: ctx.services.libsqlUrl }).batch(
+        client(ctx).batch(
           [
             { sql: "update rooms set last_seq = last_seq + 1 where id = ?", args: [r.roomId] },
             {

@@ -23,6 +23,8 @@ export interface Row {
   errors?: number;
   total?: number;
   statusCodes?: Record<string, number>;
+  /** Database round trips of one request (the probe's X-Petrel-Cost, counted in the adapter). */
+  dbTrips?: number;
   /** rps / baseline rps, filled in by the report. */
   ratio?: number;
 }
@@ -60,6 +62,7 @@ export async function runScenario(ctx: BenchContext, s: Scenario, opts: LoadOpti
       body: typeof req.body === "string" ? req.body : undefined,
     });
     await probe.body?.cancel();
+    const dbTrips = Number(/db=(\d+)/.exec(probe.headers.get("x-petrel-cost") ?? "")?.[1] ?? Number.NaN);
     if (probe.status === 404 && s.optional) {
       return { ...row, status: "missing", note: `${req.path} answered 404: not implemented yet` };
     }
@@ -68,7 +71,7 @@ export async function runScenario(ctx: BenchContext, s: Scenario, opts: LoadOpti
     if (opts.warmup > 0)
       await fire(ctx.baseUrl, req, { connections: opts.connections, duration: opts.warmup });
     const r: AutocannonResult = await fire(ctx.baseUrl, req, opts);
-    return { ...row, status: "ok", note, ...summarize(r) };
+    return { ...row, status: "ok", note, ...(Number.isNaN(dbTrips) ? {} : { dbTrips }), ...summarize(r) };
   } catch (err) {
     return { ...base, status: "failed", note: err instanceof Error ? err.message : String(err) };
   } finally {

@@ -73,6 +73,7 @@ export function formatTable(rows: Row[], baseline: string | null): string {
     "p99 ms",
     "non-2xx",
     "errors",
+    "db rt",
     `vs ${baseline ?? "baseline"}`,
   ];
   const body = rows.map((r) =>
@@ -84,9 +85,10 @@ export function formatTable(rows: Row[], baseline: string | null): string {
           String(r.p99Ms),
           String(r.non2xx),
           String(r.errors),
+          r.dbTrips === undefined ? "-" : String(r.dbTrips),
           r.ratio === undefined ? "-" : `${r.ratio.toFixed(2)}×`,
         ]
-      : [r.name, r.status, "-", "-", "-", "-", "-"],
+      : [r.name, r.status, "-", "-", "-", "-", "-", "-"],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)));
   const line = (cells: string[]) =>
