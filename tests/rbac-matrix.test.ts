@@ -11,9 +11,25 @@ import {
   type OrgAction,
   type OrgRole,
 } from "../src/services/orgs/rbac.ts";
-import { api } from "./helpers/api.ts";
-import { insertInvitation, insertOrg, testDb } from "./helpers/orgs.ts";
-import { cells, exercised, type RouteSpec, runRoleMatrix, type World } from "./helpers/role-matrix.ts";
+import {
+  insertInvitation,
+  insertOrg,
+  invitationRows,
+  orgRow,
+  roleIn,
+  testDb,
+  userRow,
+} from "./helpers/orgs.ts";
+import {
+  expectEveryOperationExercised,
+  isSuccess,
+  type MatrixRequest,
+  type RouteSpec,
+  routeSpecs,
+  runRoleMatrix,
+  type StatusRow,
+  type World,
+} from "./helpers/role-matrix.ts";
 import { registerUser } from "./helpers/users.ts";
 
 const fresh = () => `invitee-${crypto.randomUUID()}@example.test`;
@@ -62,23 +78,67 @@ const STATUS = {
   "GET /v1/admin/users":                                    [401,     403,     403,     403,     403,     403,     200],
   "PATCH /v1/admin/users/:userId":                          [401,     403,     403,     403,     403,     403,     200],
   "GET /v1/admin/audit-log":                                [401,     403,     403,     403,     403,     403,     200],
-} satisfies Record<string, [number, number, number, number, number, number, number]>;
+} satisfies Record<string, StatusRow>;
 
-const patchMember = (userId: (w: World) => string, role: string) => (w: World) =>
-  ({ method: "PATCH", path: member(w, userId(w)), body: { role } }) as const;
-const deleteMember = (userId: (w: World) => string) => (w: World) =>
-  ({ method: "DELETE", path: member(w, userId(w)) }) as const;
-const inviteAs = (role: string) => (w: World) =>
-  ({ method: "POST", path: `${org(w)}/invitations`, body: { email: fresh(), role } }) as const;
+/** A role change, read back: the new role iff it succeeded, else the role it had. */
+const patchMember = (userId: (w: World) => string, role: OrgRole) => async (w: World) => {
+  const target = userId(w);
+  const before = await roleIn(w.orgId, target);
+  return {
+    method: "PATCH",
+    path: member(w, target),
+    body: { role },
+    check: async (status) => expect(await roleIn(w.orgId, target)).toBe(isSuccess(status) ? role : before),
+  } satisfies MatrixRequest;
+};
+const deleteMember = (userId: (w: World) => string) => async (w: World) => {
+  const target = userId(w);
+  const before = await roleIn(w.orgId, target);
+  return {
+    method: "DELETE",
+    path: member(w, target),
+    check: async (status) =>
+      expect(await roleIn(w.orgId, target)).toBe(isSuccess(status) ? undefined : before),
+  } satisfies MatrixRequest;
+};
+const inviteAs = (role: OrgRole) => (w: World) => {
+  const email = fresh();
+  return {
+    method: "POST",
+    path: `${org(w)}/invitations`,
+    body: { email, role },
+    check: async (status) => {
+      const rows = (await invitationRows(w.orgId)).filter((i) => i.email === email);
+      expect(rows.map((i) => [i.role, i.invitedBy])).toEqual(isSuccess(status) ? [[role, w.self.id]] : []);
+    },
+  } satisfies MatrixRequest;
+};
 const revokeIn = (orgOf: (w: World) => Promise<string>, role: OrgRole) => async (w: World) => {
-  const inv = await insertInvitation(await orgOf(w), fresh(), role);
-  return { method: "DELETE", path: `${org(w)}/invitations/${inv.id}` } as const;
+  const inOrg = await orgOf(w);
+  const inv = await insertInvitation(inOrg, fresh(), role);
+  return {
+    method: "DELETE",
+    path: `${org(w)}/invitations/${inv.id}`,
+    check: async (status) => {
+      const row = (await invitationRows(inOrg)).find((i) => i.id === inv.id);
+      expect(row?.revokedAt ?? null).toEqual(isSuccess(status) ? expect.any(String) : null);
+    },
+  } satisfies MatrixRequest;
 };
 const acceptSentTo = (email: (w: World) => string) => async (w: World) => {
   const inv = await insertInvitation(w.orgId, email(w), "member");
   // Accepting needs a verified email; the matrix is about roles, so every caller has one.
   await testDb().update(users).set({ emailVerifiedAt: nowIso() }).where(eq(users.id, w.self.id));
-  return { method: "POST", path: `/v1/invitations/${inv.token}/accept` } as const;
+  const before = await roleIn(w.orgId, w.self.id);
+  return {
+    method: "POST",
+    path: `/v1/invitations/${inv.token}/accept`,
+    check: async (status) => {
+      expect(await roleIn(w.orgId, w.self.id)).toBe(isSuccess(status) ? "member" : before);
+      const row = (await invitationRows(w.orgId)).find((i) => i.id === inv.id);
+      expect(row?.acceptedBy ?? null).toBe(isSuccess(status) ? w.self.id : null);
+    },
+  } satisfies MatrixRequest;
 };
 const thisOrg = async (w: World) => w.orgId;
 
@@ -88,8 +148,22 @@ const REQUESTS: Record<keyof typeof STATUS, RouteSpec["request"]> = {
   "GET /v1/orgs": () => ({ method: "GET", path: "/v1/orgs" }),
   "GET /v1/orgs/:orgId": (w) => ({ method: "GET", path: org(w) }),
   "GET /v1/orgs/:orgId with a malformed id": () => ({ method: "GET", path: "/v1/orgs/not-a-uuid" }),
-  "PATCH /v1/orgs/:orgId": (w) => ({ method: "PATCH", path: org(w), body: { name: "Renamed" } }),
-  "DELETE /v1/orgs/:orgId": (w) => ({ method: "DELETE", path: org(w) }),
+  "PATCH /v1/orgs/:orgId": async (w) => {
+    const before = (await orgRow(w.orgId))?.name;
+    return {
+      method: "PATCH",
+      path: org(w),
+      body: { name: "Renamed" },
+      check: async (status) =>
+        expect((await orgRow(w.orgId))?.name).toBe(isSuccess(status) ? "Renamed" : before),
+    };
+  },
+  "DELETE /v1/orgs/:orgId": (w) => ({
+    method: "DELETE",
+    path: org(w),
+    check: async (status) =>
+      expect(await orgRow(w.orgId)).toEqual(isSuccess(status) ? undefined : expect.anything()),
+  }),
   "GET /v1/orgs/:orgId/members": (w) => ({ method: "GET", path: `${org(w)}/members` }),
   "PATCH member: member → guest": patchMember((w) => w.cast.member2.id, "guest"),
   "PATCH member: guest → member": patchMember((w) => w.cast.guest.id, "member"),
@@ -117,36 +191,27 @@ const REQUESTS: Record<keyof typeof STATUS, RouteSpec["request"]> = {
   "GET /v1/admin/users": () => ({ method: "GET", path: "/v1/admin/users?q=user" }),
   "PATCH /v1/admin/users/:userId": async () => {
     const target = await registerUser();
-    return { method: "PATCH", path: `/v1/admin/users/${target.id}`, body: { disabled: true } };
+    return {
+      method: "PATCH",
+      path: `/v1/admin/users/${target.id}`,
+      body: { disabled: true },
+      check: async (status) =>
+        expect((await userRow(target.id))?.disabledAt ?? null).toEqual(
+          isSuccess(status) ? expect.any(String) : null,
+        ),
+    };
   },
   "GET /v1/admin/audit-log": () => ({ method: "GET", path: "/v1/admin/audit-log?limit=5" }),
 };
 
-const ROUTES: RouteSpec[] = Object.entries(STATUS).map(([name, row]) => ({
-  name,
-  expect: cells(...row),
-  request: REQUESTS[name as keyof typeof STATUS],
-}));
+const ROUTES = routeSpecs(STATUS, REQUESTS);
 
 describe("role matrix: every org, member, invitation and admin route × every caller", () => {
   runRoleMatrix(ROUTES);
 
   // Runs after the matrix: a route added to these features without a row fails here.
   it("has a row for every operation tagged Orgs, Invitations or Admin in /openapi.json", async () => {
-    const doc = (await (await api("/openapi.json")).json()) as {
-      paths: Record<string, Record<string, { tags?: string[] }>>;
-    };
-    const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
-      Object.entries(item)
-        .filter(([, op]) => op.tags?.some((t) => ["Orgs", "Invitations", "Admin"].includes(t)))
-        .map(([method]) => ({
-          name: `${method.toUpperCase()} ${path}`,
-          pattern: new RegExp(`^${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
-        })),
-    );
-    expect(ops.length).toBeGreaterThanOrEqual(15); // not vacuous if a tag is renamed
-    const missing = ops.filter((op) => ![...exercised].some((e) => op.pattern.test(e)));
-    expect(missing.map((op) => op.name)).toEqual([]);
+    await expectEveryOperationExercised(["Orgs", "Invitations", "Admin"], 15);
   });
 });
 

@@ -138,3 +138,28 @@ export async function collectPages<T>(token: string, path: string, limit: number
   } while (cursor);
   return { pages, items: pages.flatMap((p) => p.items) };
 }
+
+// Readers for the role matrix's read-backs: the state a request left behind.
+
+/** The user's role in the org, or undefined when not a member. */
+export async function roleIn(orgId: string, userId: string): Promise<OrgRole | undefined> {
+  const [row] = await testDb()
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+  return row?.role;
+}
+
+export async function orgRow(orgId: string) {
+  const [row] = await testDb().select().from(orgs).where(eq(orgs.id, orgId));
+  return row;
+}
+
+export async function invitationRows(orgId: string) {
+  return testDb().select().from(invitations).where(eq(invitations.orgId, orgId));
+}
+
+export async function userRow(userId: string) {
+  const [row] = await testDb().select().from(users).where(eq(users.id, userId));
+  return row;
+}

@@ -10,7 +10,7 @@ import { bearer, login, registerUser, type TestUser } from "./users.ts";
 /**
  * The role matrix (STYLE.md §14): every route of a feature × every kind of caller, each cell its
  * own test with the exact expected status. Each cell gets a fresh org, so destructive rows
- * (delete, remove, revoke, accept) never depend on each other.
+ * (delete, remove, revoke, accept) never depend on each other, and a row's cells run concurrently.
  */
 export const CALLERS = [
   "anonymous",
@@ -53,6 +53,23 @@ export function cells(
   };
 }
 
+/** A table row: the status for bad credentials, outsider, guest, member, admin, owner, global admin. */
+export type StatusRow = [number, number, number, number, number, number, number];
+
+/** The matrix's route specs from a status table and, under the same names, how each row calls its route. */
+export function routeSpecs<K extends string>(
+  status: Record<K, StatusRow>,
+  requests: Record<K, RouteSpec["request"]>,
+  opts: { sequential?: boolean } = {},
+): RouteSpec[] {
+  return (Object.entries(status) as Array<[K, StatusRow]>).map(([name, row]) => ({
+    name,
+    expect: cells(...row),
+    request: requests[name],
+    ...opts,
+  }));
+}
+
 /** The same users in every cell; each cell puts them in a fresh org with these roles. */
 export interface Cast {
   owner: TestUser;
@@ -76,15 +93,28 @@ export interface World {
 }
 
 export interface MatrixRequest {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   body?: unknown;
+  /** A raw body (file bytes), sent with `headers`; `body` is JSON. */
+  raw?: BodyInit;
+  headers?: Record<string, string>;
+  /**
+   * Reads back what the request changed, after every cell: a 2xx must have made its change, a
+   * refusal must have left everything as it was. Gets the status and the response.
+   */
+  check?: (status: number, res: Response) => Promise<void>;
 }
 
 export interface RouteSpec {
   name: string;
   expect: Record<CallerKind, number>;
   request: (w: World) => MatrixRequest | Promise<MatrixRequest>;
+  /**
+   * A row's cells run concurrently (each has its own org), unless they share state beyond the
+   * org: e.g. the owner's own notifications, which the bad-credential callers claim as theirs.
+   */
+  sequential?: boolean;
 }
 
 const CODES: Record<number, string> = {
@@ -185,8 +215,33 @@ function selfOf(cast: Cast, kind: CallerKind): TestUser {
   }
 }
 
+/** A 2xx: in a `check`, the change must have happened; otherwise nothing may have changed. */
+export const isSuccess = (status: number) => status >= 200 && status < 300;
+
 /** "METHOD /path" of every request the matrix made, for the coverage check. */
 export const exercised = new Set<string>();
+
+/**
+ * Run after the matrix: every operation of these tags in /openapi.json was called by some row,
+ * so a route added to a feature without a row fails. `atLeast` keeps it from passing vacuously
+ * when a tag is renamed.
+ */
+export async function expectEveryOperationExercised(tags: string[], atLeast: number) {
+  const doc = (await (await api("/openapi.json")).json()) as {
+    paths: Record<string, Record<string, { tags?: string[] }>>;
+  };
+  const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([, op]) => op.tags?.some((t) => tags.includes(t)))
+      .map(([method]) => ({
+        name: `${method.toUpperCase()} ${path}`,
+        pattern: new RegExp(`^${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
+      })),
+  );
+  expect(ops.length).toBeGreaterThanOrEqual(atLeast);
+  const missing = ops.filter((op) => ![...exercised].some((e) => op.pattern.test(e)));
+  expect(missing.map((op) => op.name)).toEqual([]);
+}
 
 /** Generates one test per route × caller and asserts the exact status (and problem code). */
 export function runRoleMatrix(specs: RouteSpec[]) {
@@ -195,7 +250,7 @@ export function runRoleMatrix(specs: RouteSpec[]) {
     cast = await createCast();
   });
   for (const spec of specs) {
-    describe(spec.name, () => {
+    (spec.sequential ? describe : describe.concurrent)(spec.name, () => {
       it.each(CALLERS.map((kind) => [kind, spec.expect[kind]] as const))("%s → %i", async (kind, status) => {
         const orgId = await insertOrg(cast.owner, [
           [cast.admin, "admin"],
@@ -206,18 +261,20 @@ export function runRoleMatrix(specs: RouteSpec[]) {
         ]);
         const req = await spec.request({ cast, orgId, kind, self: selfOf(cast, kind) });
         const token = cast.tokens[kind];
-        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+        const headers: Record<string, string> = { ...req.headers };
+        if (token) headers.authorization = `Bearer ${token}`;
         const init =
           req.body === undefined
-            ? { method: req.method, headers }
+            ? { method: req.method, headers, body: req.raw ?? null, redirect: "manual" as const }
             : jsonBody(req.body, { method: req.method, headers });
         exercised.add(`${req.method} ${req.path.split("?")[0]}`);
         const res = await api(req.path, init);
         if (status >= 400) {
-          await expectProblem(res, status, CODES[status]!);
+          await expectProblem(res.clone(), status, CODES[status]!);
         } else {
-          expect(res.status, await res.text()).toBe(status);
+          expect(res.status, await res.clone().text()).toBe(status);
         }
+        await req.check?.(res.status, res);
       });
     });
   }

@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
 import { startOidcServer } from "../../scripts/lib/oidc-server.ts";
@@ -131,9 +132,21 @@ async function cpuPercent(pid: number, ms: number): Promise<number> {
   return ((ticks() - before) / 100 / (ms / 1000)) * 100;
 }
 
+/** The request body, as text. */
+function readBody(req: import("node:http").IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
 /**
  * Loopback control server for tests in workerd, which cannot touch processes:
  * POST /services/<fault>/(stop|start|lease|release?lease=<id>), GET /services/<name>/cpu?ms=.
+ * POST /openapi/validate validates the posted OpenAPI document in Node (the validator compiles
+ * code, which workerd forbids), so a workers test can validate exactly what the Worker served.
  */
 function startControlServer(
   services: Record<string, Restartable>,
@@ -142,6 +155,16 @@ function startControlServer(
   const lease = leases();
   const server = createHttpServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://control");
+    if (req.method === "POST" && url.pathname === "/openapi/validate") {
+      try {
+        const result = await new Validator().validate(JSON.parse(await readBody(req)));
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ valid: result.valid, errors: result.errors ?? [] }));
+      } catch (err) {
+        res.writeHead(400).end(String(err));
+      }
+      return;
+    }
     const m = /^\/services\/([a-z-]+)\/(stop|start|lease|release|cpu)$/.exec(url.pathname);
     const [name, action] = m ? [m[1]!, m[2]!] : ["", ""];
     try {
