@@ -11,7 +11,7 @@ export interface TargetCheck {
 }
 
 const ok = (rows: Row[], name: string) => rows.find((r) => r.name === name && r.status === "ok" && r.rps);
-const pct = (x: number) => `${Math.round(x * 100)}%`;
+const _pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function checkTargets(rows: Row[]): TargetCheck[] {
   const get = (name: string) => ok(rows, name);

@@ -5,7 +5,6 @@ import {
   callProvider,
   type Endpoints,
   endpointsOf,
-  isOidc,
   OAuthFlowError,
   type ProviderConfig,
   unavailable,

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { ProviderConfig } from "../config/oauth-providers.ts";
 import { DependencyError } from "../lib/errors.ts";
-import { storableLine, textProblem } from "../lib/text.ts";
 
 /**
  * OAuth 2 / OpenID Connect providers, configured by OAUTH_PROVIDERS. A generic OIDC provider is
