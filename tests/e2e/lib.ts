@@ -1,6 +1,8 @@
 /** Shared helpers for the browser tests: the browser, users, API calls, waiting, screenshots. */
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { after, afterEach, before } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 
 export const BASE_URL = process.env.PETREL_E2E_URL ?? "";
@@ -40,6 +42,35 @@ export async function newUser(browser: Browser, viewport = { width: 1280, height
   const user = { context, page: await context.newPage(), problems };
   watch(user.page, problems);
   return user;
+}
+
+/**
+ * For a describe() whose every test has one fresh user of its own: one browser for the suite;
+ * after each test, screenshots if it failed, no CSP violation or page error, the profile closed.
+ */
+export function userPerTest(): { newUser(viewport?: { width: number; height: number }): Promise<UserPage> } {
+  let browser: Browser | undefined;
+  let user: UserPage | undefined;
+  before(async () => {
+    browser = await launch();
+  });
+  afterEach(async (t) => {
+    await shotsOnFailure(t, { user });
+    const problems = user?.problems ?? [];
+    await user?.context.close();
+    user = undefined;
+    assert.deepEqual(problems, [], "no CSP violation or page error");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    async newUser(viewport) {
+      if (!browser) throw new Error("userPerTest().newUser() runs inside a test");
+      user = await newUser(browser, viewport);
+      return user;
+    },
+  };
 }
 
 export function watch(page: Page, problems: string[]) {
@@ -112,9 +143,12 @@ export async function api<T = unknown>(
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
 
-export async function login(email: string): Promise<{ accessToken: string; user: { id: string } }> {
+export async function login(
+  email: string,
+  password = PASSWORD,
+): Promise<{ accessToken: string; user: { id: string } }> {
   const res = await api<{ accessToken: string; user: { id: string } }>("/v1/auth/login", {
-    body: { email, password: PASSWORD },
+    body: { email, password },
   });
   if (res.status !== 200) throw new Error(`login ${email}: ${res.status}`);
   return res.body;
@@ -145,10 +179,10 @@ export async function register(page: Page, who: { name: string; email: string; h
 }
 
 /** Log in through the client's own form and wait until the app shows the signed-in shell. */
-export async function logIn(page: Page, email: string) {
+export async function logIn(page: Page, email: string, password = PASSWORD) {
   await page.goto("/app/login");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor();
 }

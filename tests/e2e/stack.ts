@@ -13,6 +13,7 @@ import { freePort, hasCommand, installExitHooks, killAllChildren } from "../../s
 import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
 import { startPartykit, startRedis, startSqld, startWranglerDev } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
+import { seed } from "../../scripts/seed.ts";
 
 export interface Stack {
   url: string;
@@ -48,6 +49,8 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
     const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort!, echo });
     cleanups.push(() => sqld.stop());
     await applyMigrations(sqld.url);
+    // The demo data of `npm run dev` (a user of every org role): the role specs sign in as them.
+    await seed(sqld.url, undefined, 1000);
 
     let redisVars: Record<string, string> = {};
     if (hasCommand("redis-server")) {
