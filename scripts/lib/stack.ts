@@ -98,12 +98,16 @@ export async function startPartykit(opts: {
   return { url, proc, stop: proc.stop };
 }
 
-/** `wrangler dev` with R2 emulated locally; string bindings and secrets come from an env file. */
+/**
+ * `wrangler dev` with R2 emulated locally; string bindings and secrets come from an env file.
+ * Two started at once must each get their own `inspectorPort`: both would pick the same one.
+ */
 export async function startWranglerDev(opts: {
   port: number;
   vars: Record<string, string | undefined>;
   stateDir: string;
   envFile: string;
+  inspectorPort?: number;
   echo?: boolean;
 }): Promise<Service> {
   writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 });
@@ -121,6 +125,7 @@ export async function startWranglerDev(opts: {
     "--show-interactive-dev-session=false",
     "--log-level",
     "log",
+    ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []),
   ];
   const proc = startProcess("api", join(BIN, "wrangler"), args, {
     env: OFFLINE_ENV,

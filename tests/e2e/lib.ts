@@ -34,8 +34,11 @@ export interface UserPage {
 }
 
 /** A browser profile of its own (cookies, localStorage) with one page, watched for CSP violations. */
-export async function newUser(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<UserPage> {
-  const context = await browser.newContext({ viewport, baseURL: BASE_URL, reducedMotion: "reduce" });
+export async function newUser(
+  browser: Browser,
+  { viewport = { width: 1280, height: 800 }, baseURL = BASE_URL } = {},
+): Promise<UserPage> {
+  const context = await browser.newContext({ viewport, baseURL, reducedMotion: "reduce" });
   // Short waits per action: `until()` gives the generous overall bounds.
   context.setDefaultTimeout(10_000);
   const problems: string[] = [];
@@ -48,7 +51,7 @@ export async function newUser(browser: Browser, viewport = { width: 1280, height
  * For a describe() whose every test has one fresh user of its own: one browser for the suite;
  * after each test, screenshots if it failed, no CSP violation or page error, the profile closed.
  */
-export function userPerTest(): { newUser(viewport?: { width: number; height: number }): Promise<UserPage> } {
+export function userPerTest(): { newUser(): Promise<UserPage> } {
   let browser: Browser | undefined;
   let user: UserPage | undefined;
   before(async () => {
@@ -65,9 +68,9 @@ export function userPerTest(): { newUser(viewport?: { width: number; height: num
     await browser?.close();
   });
   return {
-    async newUser(viewport) {
+    async newUser() {
       if (!browser) throw new Error("userPerTest().newUser() runs inside a test");
-      user = await newUser(browser, viewport);
+      user = await newUser(browser);
       return user;
     },
   };
@@ -129,9 +132,9 @@ export async function shot(page: Page, name: string) {
 /** Plain API calls from the test (setup that is not the point of a test). */
 export async function api<T = unknown>(
   path: string,
-  init: { method?: string; token?: string; body?: unknown } = {},
+  init: { method?: string; token?: string; body?: unknown; base?: string } = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(`${BASE_URL}${path}`, {
+  const res = await fetch(`${init.base ?? BASE_URL}${path}`, {
     method: init.method ?? (init.body ? "POST" : "GET"),
     headers: {
       ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
