@@ -49,6 +49,9 @@ export function startProcess(
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
+  // A command that cannot be spawned (ENOENT, EACCES): keep the reason for waitFor's message
+  // instead of an uncaught 'error' event; the child's exitCode is already set (negative).
+  child.on("error", (err) => lines.push(String(err)));
   child.on("exit", () => {
     children.delete(child);
     killGroup(child, "SIGKILL"); // at once, while the id is still ours: grandchildren may outlive the leader

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { httpOk, type Proc, startProcess, waitFor } from "./procs.ts";
+import { hasCommand, httpOk, type Proc, startProcess, waitFor } from "./procs.ts";
 import { toEnvFile } from "./secrets.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -67,16 +67,67 @@ export async function startSqld(opts: { dataDir: string; port: number; echo?: bo
   return { url, proc, stop: proc.stop };
 }
 
-export async function startRedis(opts: { port: number; dataDir?: string; echo?: boolean }): Promise<Service> {
+export async function startRedis(opts: {
+  port: number;
+  dataDir?: string;
+  echo?: boolean;
+  command?: string;
+}): Promise<Service> {
   const args = ["--port", String(opts.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
   if (opts.dataDir) {
     mkdirSync(opts.dataDir, { recursive: true });
     args.push("--dir", opts.dataDir, "--save", "60 1", "--dbfilename", "dump.rdb");
   }
-  const proc = startProcess("redis", "redis-server", args, { echo: opts.echo });
+  const proc = startProcess("redis", opts.command ?? "redis-server", args, { echo: opts.echo });
   const url = `redis://127.0.0.1:${opts.port}`;
   await waitFor("redis-server", () => tcpOpen(opts.port), { proc, timeoutMs: 10_000 });
   return { url, proc, stop: proc.stop };
+}
+
+type Env = Record<string, string | undefined>;
+interface TestRedisOptions {
+  port: number;
+  warn: (msg: string) => void;
+  required?: boolean;
+  echo?: boolean;
+  env?: Env;
+}
+
+export const testRedisCommand = (env: Env = process.env) => env.PETREL_TEST_REDIS_SERVER || "redis-server";
+
+/**
+ * redis-server for a test stack (`npm test`, `npm run test:e2e`), never a quiet fallback. Without
+ * it the Worker uses its per-isolate memory store, so a run would pass without testing the cache
+ * and the rate limits as production runs them. When it cannot be found or started, this throws if
+ * `required` (the vitest suite tests Redis itself) or if `CI` is set (`.ci/run` sets CI=true);
+ * otherwise it says so loudly through `warn` and returns undefined: the stack runs degraded.
+ * `PETREL_TEST_REDIS_SERVER` names another binary (default: redis-server on PATH).
+ */
+export async function startTestRedis(opts: TestRedisOptions & { required: true }): Promise<Service>;
+export async function startTestRedis(opts: TestRedisOptions): Promise<Service | undefined>;
+export async function startTestRedis(opts: TestRedisOptions): Promise<Service | undefined> {
+  const env = opts.env ?? process.env;
+  const command = testRedisCommand(env);
+  let problem: string;
+  if (!hasCommand(command)) problem = `${command} was not found`;
+  else {
+    try {
+      return await startRedis({ port: opts.port, echo: opts.echo, command });
+    } catch (err) {
+      problem = `${command} did not start: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  const fix =
+    "Install it (sudo apt-get install redis-server, or brew install redis) or set PETREL_TEST_REDIS_SERVER to its path.";
+  const ci = Boolean(env.CI) && env.CI !== "false" && env.CI !== "0";
+  if (opts.required) throw new Error(`${problem}. The test suite needs a real Redis. ${fix}`);
+  if (ci)
+    throw new Error(
+      `${problem}. CI (CI=${env.CI}) must test against a real Redis, not the memory store. ${fix}`,
+    );
+  opts.warn(`WARNING: ${problem}. Running DEGRADED: cache and rate limits use the per-isolate memory store.`);
+  opts.warn(`WARNING: ${fix} (With CI set this is an error.)`);
+  return undefined;
 }
 
 export async function startPartykit(opts: {
@@ -98,12 +149,16 @@ export async function startPartykit(opts: {
   return { url, proc, stop: proc.stop };
 }
 
-/** `wrangler dev` with R2 emulated locally; string bindings and secrets come from an env file. */
+/**
+ * `wrangler dev` with R2 emulated locally; string bindings and secrets come from an env file.
+ * Two started at once must each get their own `inspectorPort`: both would pick the same one.
+ */
 export async function startWranglerDev(opts: {
   port: number;
   vars: Record<string, string | undefined>;
   stateDir: string;
   envFile: string;
+  inspectorPort?: number;
   echo?: boolean;
 }): Promise<Service> {
   writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 });
@@ -121,6 +176,7 @@ export async function startWranglerDev(opts: {
     "--show-interactive-dev-session=false",
     "--log-level",
     "log",
+    ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []),
   ];
   const proc = startProcess("api", join(BIN, "wrangler"), args, {
     env: OFFLINE_ENV,

@@ -28,8 +28,9 @@ describe("two people chatting in one room", () => {
   let a: UserPage;
   let b: UserPage;
   let roomPath = "";
-  // run.ts gives every run a fresh database, so plain handles are free (and read well in screenshots).
-  const ada = { name: "Ada Lovelace", handle: "ada", email: "ada@example.com" };
+  // run.ts gives every run a fresh database (with only the demo users of scripts/seed.ts, whose
+  // handles are ada, olga, mo and gus), so plain handles are free and read well in screenshots.
+  const ada = { name: "Ada Lovelace", handle: "lovelace", email: "ada@example.com" };
   const grace = { name: "Grace Hopper", handle: "grace", email: "grace@example.com" };
 
   before(async () => {

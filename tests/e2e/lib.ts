@@ -1,6 +1,8 @@
 /** Shared helpers for the browser tests: the browser, users, API calls, waiting, screenshots. */
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { after, afterEach, before } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 
 export const BASE_URL = process.env.PETREL_E2E_URL ?? "";
@@ -32,14 +34,46 @@ export interface UserPage {
 }
 
 /** A browser profile of its own (cookies, localStorage) with one page, watched for CSP violations. */
-export async function newUser(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<UserPage> {
-  const context = await browser.newContext({ viewport, baseURL: BASE_URL, reducedMotion: "reduce" });
+export async function newUser(
+  browser: Browser,
+  { viewport = { width: 1280, height: 800 }, baseURL = BASE_URL } = {},
+): Promise<UserPage> {
+  const context = await browser.newContext({ viewport, baseURL, reducedMotion: "reduce" });
   // Short waits per action: `until()` gives the generous overall bounds.
   context.setDefaultTimeout(10_000);
   const problems: string[] = [];
   const user = { context, page: await context.newPage(), problems };
   watch(user.page, problems);
   return user;
+}
+
+/**
+ * For a describe() whose every test has one fresh user of its own: one browser for the suite;
+ * after each test, screenshots if it failed, no CSP violation or page error, the profile closed.
+ */
+export function userPerTest(): { newUser(): Promise<UserPage> } {
+  let browser: Browser | undefined;
+  let user: UserPage | undefined;
+  before(async () => {
+    browser = await launch();
+  });
+  afterEach(async (t) => {
+    await shotsOnFailure(t, { user });
+    const problems = user?.problems ?? [];
+    await user?.context.close();
+    user = undefined;
+    assert.deepEqual(problems, [], "no CSP violation or page error");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    async newUser() {
+      if (!browser) throw new Error("userPerTest().newUser() runs inside a test");
+      user = await newUser(browser);
+      return user;
+    },
+  };
 }
 
 export function watch(page: Page, problems: string[]) {
@@ -98,9 +132,9 @@ export async function shot(page: Page, name: string) {
 /** Plain API calls from the test (setup that is not the point of a test). */
 export async function api<T = unknown>(
   path: string,
-  init: { method?: string; token?: string; body?: unknown } = {},
+  init: { method?: string; token?: string; body?: unknown; base?: string } = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(`${BASE_URL}${path}`, {
+  const res = await fetch(`${init.base ?? BASE_URL}${path}`, {
     method: init.method ?? (init.body ? "POST" : "GET"),
     headers: {
       ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
@@ -112,9 +146,12 @@ export async function api<T = unknown>(
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
 
-export async function login(email: string): Promise<{ accessToken: string; user: { id: string } }> {
+export async function login(
+  email: string,
+  password = PASSWORD,
+): Promise<{ accessToken: string; user: { id: string } }> {
   const res = await api<{ accessToken: string; user: { id: string } }>("/v1/auth/login", {
-    body: { email, password: PASSWORD },
+    body: { email, password },
   });
   if (res.status !== 200) throw new Error(`login ${email}: ${res.status}`);
   return res.body;
@@ -145,10 +182,10 @@ export async function register(page: Page, who: { name: string; email: string; h
 }
 
 /** Log in through the client's own form and wait until the app shows the signed-in shell. */
-export async function logIn(page: Page, email: string) {
+export async function logIn(page: Page, email: string, password = PASSWORD) {
   await page.goto("/app/login");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor();
 }

@@ -19,6 +19,7 @@ const files = readdirSync(import.meta.dirname)
 const started = Date.now();
 const stack = await startStack(log);
 process.env.PETREL_E2E_URL = stack.url;
+process.env.PETREL_E2E_SHORT_SESSION_URL = stack.shortSessionUrl;
 process.env.PETREL_E2E_OIDC_URL = stack.oidcUrl;
 let passed = 0;
 let failed = 0;

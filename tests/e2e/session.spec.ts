@@ -3,41 +3,24 @@
  * session both end on the login screen, and a configured OAuth provider signs in.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
+import { describe, it } from "node:test";
 import {
   api,
   BASE_URL,
-  launch,
   logIn,
   login,
-  newUser,
   PASSWORD,
   register,
   roomState,
-  shotsOnFailure,
-  type UserPage,
   uniq,
   until,
+  userPerTest,
 } from "./lib.ts";
 
 const OIDC_URL = process.env.PETREL_E2E_OIDC_URL ?? "";
 
 describe("sessions", () => {
-  let browser: Browser;
-  let user: UserPage | undefined;
-  before(async () => {
-    browser = await launch();
-  });
-  afterEach(async (t) => {
-    await shotsOnFailure(t, { user });
-    assert.deepEqual(user?.problems ?? [], [], "no CSP violation or page error");
-    await user?.context.close();
-    user = undefined;
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const users = userPerTest();
 
   /** A user with an org and a room, made through the API (not the point of these tests). */
   async function seeded() {
@@ -59,8 +42,7 @@ describe("sessions", () => {
 
   it("signs in with the keyboard alone and lands on the page it was sent from", async () => {
     const { email, roomPath } = await seeded();
-    user = await newUser(browser);
-    const { page } = user;
+    const { page } = await users.newUser();
     await page.goto(roomPath);
     await page.getByRole("heading", { name: "Log in" }).waitFor();
     // The email field has focus; Tab moves through the form in order, Enter submits.
@@ -77,8 +59,7 @@ describe("sessions", () => {
   });
 
   it("a tampered session cookie sends the user back to login", async () => {
-    user = await newUser(browser);
-    const { page, context } = user;
+    const { page, context } = await users.newUser();
     const handle = uniq("tam_");
     await register(page, { name: "Tam Per", email: `${handle}@example.com`, handle });
     const [cookie] = (await context.cookies(`${BASE_URL}/v1/auth/refresh`)).filter(
@@ -96,8 +77,7 @@ describe("sessions", () => {
 
   it("a revoked session sends the user back to login, then back to the room", async () => {
     const { email, roomPath } = await seeded();
-    user = await newUser(browser);
-    const { page } = user;
+    const { page } = await users.newUser();
     await logIn(page, email);
     await page.goto(roomPath);
     await until(async () => (await roomState(page)) === "live", "the room");
@@ -125,8 +105,7 @@ describe("sessions", () => {
 
   it("signs in with a configured OAuth provider", async () => {
     assert.ok(OIDC_URL, "PETREL_E2E_OIDC_URL is set by run.ts");
-    user = await newUser(browser);
-    const { page } = user;
+    const { page } = await users.newUser();
     // The local provider signs in whoever `login_hint` names: add it to the API's redirect.
     const sub = uniq("oidc-");
     const hint = JSON.stringify({

@@ -1,7 +1,9 @@
 /**
- * The real local stack for the browser tests, on free loopback ports: sqld (migrations applied),
- * redis-server + the Upstash REST bridge, a local OpenID Connect provider, partykit dev and the
- * Worker in wrangler dev serving the freshly built client from its static assets.
+ * The real local stack for the browser tests, on free loopback ports: sqld (migrations applied,
+ * the demo data of scripts/seed.ts), redis-server + the Upstash REST bridge, a local OpenID
+ * Connect provider, partykit dev and the Worker in wrangler dev serving the freshly built client
+ * from its static assets. A second Worker on the same services issues access tokens that expire
+ * after 30 s, for the session-expiry spec.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,17 +11,23 @@ import { join } from "node:path";
 import { buildAssets } from "../../scripts/build-assets.ts";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
 import { startOidcServer } from "../../scripts/lib/oidc-server.ts";
-import { freePort, hasCommand, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
+import { freePort, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
 import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
-import { startPartykit, startRedis, startSqld, startWranglerDev } from "../../scripts/lib/stack.ts";
+import { startPartykit, startSqld, startTestRedis, startWranglerDev } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
+import { seed } from "../../scripts/seed.ts";
 
 export interface Stack {
   url: string;
+  /** The same app, but its access tokens live 30 s with no clock leeway (SHORT_SESSION_VARS). */
+  shortSessionUrl: string;
   partyUrl: string;
   oidcUrl: string;
   stop(): Promise<void>;
 }
+
+/** Access tokens that expire 30 s after sign-in (the configured minimum), to the second. */
+export const SHORT_SESSION_VARS = { ACCESS_TOKEN_TTL: "30", CLOCK_SKEW_SECONDS: "0" };
 
 export async function startStack(log: (msg: string) => void): Promise<Stack> {
   installExitHooks();
@@ -39,19 +47,18 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
     log(`client built in ${Date.now() - t} ms`);
     t = Date.now();
     const secrets = await generateLocalSecrets();
-    const [sqldPort, redisPort, partyPort, workerPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
+    const [sqldPort, redisPort, partyPort, workerPort, shortPort, inspector, shortInspector] =
+      await Promise.all(Array.from({ length: 7 }, () => freePort()));
     const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort!, echo });
     cleanups.push(() => sqld.stop());
     await applyMigrations(sqld.url);
+    // The demo data of `npm run dev` (a user of every org role): the role specs sign in as them.
+    await seed(sqld.url, undefined, 1000);
 
     let redisVars: Record<string, string> = {};
-    if (hasCommand("redis-server")) {
-      const redis = await startRedis({ port: redisPort!, echo });
+    // In CI a missing redis-server fails the run; locally the stack warns and degrades.
+    const redis = await startTestRedis({ port: redisPort!, echo, warn: log });
+    if (redis) {
       cleanups.push(() => redis.stop());
       const bridge = await startUpstashBridge({ redisUrl: redis.url, token: secrets.SERVICE_TOKEN! });
       cleanups.push(() => bridge.close());
@@ -61,8 +68,34 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
     cleanups.push(() => oidc.close());
 
     const url = `http://127.0.0.1:${workerPort}`;
+    const shortSessionUrl = `http://127.0.0.1:${shortPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
-    const [party, worker] = await Promise.all([
+    const vars = {
+      ENVIRONMENT: "test",
+      LOG_LEVEL: "warn",
+      LIBSQL_URL: sqld.url,
+      PARTYKIT_URL: partyUrl,
+      // Both Workers issue and accept the same tokens (one issuer, one key set), as partykit does.
+      JWT_ISSUER: url,
+      JWT_AUDIENCE: "petrel",
+      // Cheap hashing and generous limits: the browser tests are not about either.
+      PASSWORD_ITERATIONS: "1000",
+      AUTH_RATE_LIMIT: "1000",
+      API_RATE_LIMIT: "100000",
+      OAUTH_PROVIDERS: JSON.stringify([
+        {
+          id: "oidc",
+          type: "oidc",
+          issuer: oidc.issuer,
+          clientId: "petrel-e2e",
+          clientSecret: "oidc-e2e-secret",
+        },
+      ]),
+      ...secrets,
+      ...redisVars,
+    };
+    const origin = (base: string) => ({ PUBLIC_API_URL: base, APP_URL: `${base}/app`, CORS_ORIGINS: base });
+    const [party, worker, shortWorker] = await Promise.all([
       startPartykit({
         port: partyPort!,
         persistDir: join(dir, "partykit"),
@@ -79,43 +112,28 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
         port: workerPort!,
         stateDir: join(dir, "wrangler"),
         envFile: join(dir, "worker.env"),
+        inspectorPort: inspector,
         echo,
-        vars: {
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "warn",
-          LIBSQL_URL: sqld.url,
-          PARTYKIT_URL: partyUrl,
-          PUBLIC_API_URL: url,
-          APP_URL: `${url}/app`,
-          JWT_ISSUER: url,
-          JWT_AUDIENCE: "petrel",
-          CORS_ORIGINS: url,
-          // Cheap hashing and generous limits: the browser tests are not about either.
-          PASSWORD_ITERATIONS: "1000",
-          AUTH_RATE_LIMIT: "1000",
-          API_RATE_LIMIT: "100000",
-          OAUTH_PROVIDERS: JSON.stringify([
-            {
-              id: "oidc",
-              type: "oidc",
-              issuer: oidc.issuer,
-              clientId: "petrel-e2e",
-              clientSecret: "oidc-e2e-secret",
-            },
-          ]),
-          ...secrets,
-          ...redisVars,
-        },
+        vars: { ...vars, ...origin(url) },
+      }),
+      startWranglerDev({
+        port: shortPort!,
+        stateDir: join(dir, "wrangler-short"),
+        envFile: join(dir, "worker-short.env"),
+        inspectorPort: shortInspector,
+        echo,
+        vars: { ...vars, ...origin(shortSessionUrl), ...SHORT_SESSION_VARS },
       }),
     ]);
     cleanups.push(
       () => party.stop(),
       () => worker.stop(),
+      () => shortWorker.stop(),
     );
     log(
-      `stack ready in ${Date.now() - t} ms: ${url}${redisVars.UPSTASH_REDIS_REST_URL ? "" : " (no redis-server: memory store)"}`,
+      `stack ready in ${Date.now() - t} ms: ${url}${redis ? "" : " (DEGRADED, no redis-server: memory store)"}`,
     );
-    return { url, partyUrl, oidcUrl: oidc.issuer, stop };
+    return { url, shortSessionUrl, partyUrl, oidcUrl: oidc.issuer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -23,7 +23,9 @@ import {
   startPartykit,
   startRedis,
   startSqld,
+  startTestRedis,
   startWranglerDev,
+  testRedisCommand,
 } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
 
@@ -235,9 +237,10 @@ export default async function setup(project: TestProject) {
       startSqld({ dataDir: join(dir, "fault-sqld"), port: faultSqldPort! }),
     );
     cleanups.push(() => faultSqld.stop());
-    const redis = await startRedis({ port: redisPort!, echo });
+    // Never without a real Redis: the suite tests the cache and rate limits against it.
+    const redis = await startTestRedis({ port: redisPort!, echo, required: true, warn: console.warn });
     cleanups.push(() => redis.stop());
-    const faultRedis = restartable(() => startRedis({ port: faultRedisPort! }));
+    const faultRedis = restartable(() => startRedis({ port: faultRedisPort!, command: testRedisCommand() }));
     cleanups.push(() => faultRedis.stop());
     await Promise.all([faultSqld.first, faultRedis.first]);
     await Promise.all([applyMigrations(sqld.url), applyMigrations((await faultSqld.first).url)]);

@@ -2,7 +2,7 @@
 import type { Message } from "../api.ts";
 import { errorText, formatTime, h } from "../dom.ts";
 import type { Files } from "../files.ts";
-import type { People } from "../people.ts";
+import { idTag, type People } from "../people.ts";
 
 export interface MessageContext {
   me: string;
@@ -44,7 +44,10 @@ export function fill(li: HTMLLIElement, m: Message, ctx: MessageContext) {
     "div",
     { class: "msg-meta" },
     h("span", { class: "author" }, author?.name ?? "Someone"),
-    author ? h("span", { class: "handle" }, `@${author.handle}`) : null,
+    // Someone the client cannot name (a guest has no member list): a short id keeps authors apart.
+    author
+      ? h("span", { class: "handle" }, `@${author.handle}`)
+      : h("span", { class: "handle", title: m.authorId }, idTag(m.authorId)),
     h(
       "time",
       { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() },

@@ -173,12 +173,15 @@ export function orgView(
           invite,
         )
       : null,
-    h(
-      "section",
-      { "aria-labelledby": "members-title" },
-      h("h2", { id: "members-title" }, "Members"),
-      members,
-    ),
+    // Guests get no member directory: they meet people in the rooms they were added to.
+    people.directory
+      ? h(
+          "section",
+          { "aria-labelledby": "members-title" },
+          h("h2", { id: "members-title" }, "Members"),
+          members,
+        )
+      : null,
   );
 }
 

@@ -30,7 +30,7 @@ export class Presence {
 
   private render() {
     const rows = this.users
-      .map((id) => ({ id, name: this.people.name(id) }))
+      .map((id) => ({ id, name: this.people.label(id) }))
       .sort((a, b) => (a.id === this.me ? -1 : b.id === this.me ? 1 : a.name.localeCompare(b.name)));
     this.heading.textContent = `Online — ${rows.length}`;
     this.list.replaceChildren(
@@ -79,7 +79,7 @@ export class TypingIndicator {
   }
 
   private render() {
-    const names = [...this.timers.keys()].map((id) => this.people.name(id));
+    const names = [...this.timers.keys()].map((id) => this.people.label(id));
     this.el.textContent =
       names.length === 0
         ? ""

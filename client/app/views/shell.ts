@@ -13,6 +13,13 @@ import { createOrgForm, invitationView, orgView, roomLink, welcomeView } from ".
 import { RoomView } from "./room.ts";
 
 const LAST_ORG = "petrel:lastOrg";
+/** The sidebar's link to the org overview says what the role can do there. */
+const OVERVIEW_LINK: Record<Org["role"], string> = {
+  owner: "+ New room · invite people",
+  admin: "+ New room · invite people",
+  member: "+ New room · members",
+  guest: "About this organization",
+};
 
 export class Shell {
   readonly el: HTMLElement;
@@ -138,10 +145,13 @@ export class Shell {
     localStorage.setItem(LAST_ORG, orgId);
     let people = this.people.get(orgId);
     if (!people) {
-      people = new People(this.session.api, orgId);
+      const me = this.session.user!;
+      const self = { userId: me.id, name: me.name, handle: me.handle };
+      people = new People(this.session.api, orgId, self, org.role !== "guest");
       this.people.set(orgId, people);
     }
-    await Promise.all([people.load(), this.loadRooms(orgId)]);
+    // Names are a nicety: without them (a failed member list) the org and its rooms still work.
+    await Promise.all([people.load().catch(() => undefined), this.loadRooms(orgId)]);
     this.renderSidebar();
     return { org, people };
   }
@@ -220,7 +230,7 @@ export class Shell {
               { class: "room-list" },
               ...rooms.map((r) => h("li", {}, roomLink(r, r.id === this.currentRoom))),
             ),
-            h("a", { class: "muted small", href: href(`/orgs/${org.id}`) }, "+ New room · invite people"),
+            h("a", { class: "muted small", href: href(`/orgs/${org.id}`) }, OVERVIEW_LINK[org.role]),
           )
         : null,
       this.orgs.length === 0
