@@ -3,7 +3,7 @@ import { createUpstashStore } from "../src/adapters/kv.ts";
 import { api, apiWithEnv, jsonBody } from "./helpers/api.ts";
 import { authed } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
-import { createRoom, rawSocket, roomFixture, ticketFor, until } from "./helpers/realtime.ts";
+import { connectRoom, createRoom, rawSocket, roomFixture, ticketFor, until } from "./helpers/realtime.ts";
 import { bearer, type TestUser } from "./helpers/users.ts";
 
 /**
@@ -115,6 +115,25 @@ describe("losing access closes open sockets", () => {
     ).toBe(204);
     await until(() => socks.every((s) => s.closed() !== undefined), 5000, "all closed");
     expect(socks.map((s) => s.closed()!.code)).toEqual([ROOM_DELETED, ROOM_DELETED]);
+  });
+});
+
+describe("the client helper on these close codes", () => {
+  it("stops for good on 4003, and on 4000 once the new ticket is refused (404)", async () => {
+    const { owner, org, room, members } = await roomFixture(["member"]);
+    const member = await connectRoom(members[0]!, room.id);
+    await until(() => member.client.state === "live", 10_000, "member live");
+    expect((await setRole(owner, org.id, members[0]!.id, "guest")).status).toBe(200);
+    await until(() => member.client.state === "closed", 10_000, "member stopped after the 404 ticket");
+    const own = await connectRoom(owner, room.id);
+    await until(() => own.client.state === "live", 10_000, "owner live");
+    expect(
+      (await api(`/v1/rooms/${room.id}`, { method: "DELETE", ...bearer(owner.accessToken) })).status,
+    ).toBe(204);
+    await until(() => own.client.state === "closed", 5000, "owner stopped after 4003");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect([member.states.at(-1), own.states.at(-1)]).toEqual(["closed", "closed"]);
+    expect(own.states.filter((s) => s === "reconnecting")).toEqual([]);
   });
 });
 
