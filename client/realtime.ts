@@ -6,7 +6,7 @@
  */
 import PartySocket from "partysocket";
 import type { Message } from "../src/shared/message.schema.ts";
-import { type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
+import { CLOSE, type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -47,8 +47,16 @@ export async function requestTicket(
     headers: { authorization: `Bearer ${await opts.accessToken()}`, "content-type": "application/json" },
     body: JSON.stringify({ channel }),
   });
-  if (!res.ok) throw new Error(`ticket request failed: ${res.status}`);
+  if (!res.ok) throw new TicketError(res.status);
   return (await res.json()) as Ticket;
+}
+
+export class TicketError extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`ticket request failed: ${status}`);
+    this.status = status;
+  }
 }
 
 export type FrameError = { code: string; message: string; requestId?: string };
@@ -104,17 +112,27 @@ export class RoomClient {
       maxRetries: Number.POSITIVE_INFINITY,
       minReconnectionDelay: 200,
       maxReconnectionDelay: 5000,
+      // A deleted room (4003) is final. A socket closed for lost access (4000) reconnects with
+      // a fresh ticket, whose 404 stops for good; one over the per-user cap (4002) retries with
+      // partysocket's growing delay (its retry count only resets after a connection that lasted).
+      shouldReconnectOnClose: (e) => e.code !== CLOSE.roomDeleted,
       // A fresh ticket for every (re)connect: tickets live ≤ 60 s and are bound to this channel.
       query: async () => {
-        const t = prefetched ?? (await requestTicket(opts, `room:${opts.roomId}`));
+        const t =
+          prefetched ??
+          (await requestTicket(opts, `room:${opts.roomId}`).catch((err: unknown) => {
+            if (err instanceof TicketError && err.status === 404) this.close();
+            throw err;
+          }));
         prefetched = undefined;
         return { ticket: t.ticket };
       },
     });
     this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
-    this.socket.addEventListener("close", () =>
-      this.setState(this.state === "closed" ? "closed" : "reconnecting"),
-    );
+    this.socket.addEventListener("close", (e) => {
+      if (e.code === CLOSE.roomDeleted) return this.close();
+      this.setState(this.state === "closed" ? "closed" : "reconnecting");
+    });
   }
 
   /** The highest seq delivered so far: persist it to resume after a reload. */

@@ -3,14 +3,16 @@ import { isTextIssue } from "../src/lib/text.ts";
 import { RoomStateSchema, StoredMessageSchema } from "../src/shared/internal-api.schema.ts";
 import { type Message, MessageHistorySchema } from "../src/shared/message.schema.ts";
 import {
+  CLOSE,
   type ClientFrame,
   ClientFrameSchema,
   PushSchema,
   TYPING_THROTTLE_MS,
 } from "../src/shared/realtime.ts";
+import { recheckAccess } from "./access.ts";
 import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
 import { envOf } from "./env.ts";
-import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { admitSocket, closeAll, closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
 import { askApi } from "./internal-api.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { presenceOf } from "./presence.ts";
@@ -41,7 +43,9 @@ export default class ChatServer implements Party.Server {
   constructor(room: Party.Room) {
     this.room = room;
     this.guard = new FrameGuard(room.env);
-    this.revocations = new RevocationWatch(room);
+    // Access is re-checked every ACCESS_RECHECK_SECONDS too: a `recheck` push may have been missed.
+    const everyMs = envOf(room.env).ACCESS_RECHECK_SECONDS * 1000;
+    this.revocations = new RevocationWatch(room, { everyMs, run: () => recheckAccess(room) });
   }
 
   private presence() {
@@ -52,9 +56,13 @@ export default class ChatServer implements Party.Server {
     const identity = identityOf(ctx);
     const before = this.presence();
     conn.setState(identity);
-    const state = await callApi(this.room.env, `/v1/internal/rooms/${this.room.id}/state`).catch(
-      () => undefined,
-    );
+    if (!admitSocket(this.room, conn)) return;
+    const state = await callApi(
+      this.room.env,
+      `/v1/internal/rooms/${this.room.id}/state?userId=${identity.userId}`,
+    ).catch(() => undefined);
+    // The ticket is up to a minute old: access lost since then closes the socket at once.
+    if (state?.status === 404) return conn.close(CLOSE.accessLost, "access lost");
     // Without a usable answer lastSeq stays as it is; the client's sync fills any gap.
     const parsed = state?.status === 200 ? RoomStateSchema.safeParse(state.body) : undefined;
     if (parsed?.success) this.order.lastSeq = Math.max(this.order.lastSeq, parsed.data.lastSeq);
@@ -93,6 +101,7 @@ export default class ChatServer implements Party.Server {
         type: "error",
         code: text ? "validation_failed" : "invalid_frame",
         message: `${issue?.path.join(".") || "type"}: ${issue?.message ?? "invalid"}`,
+        ...answering(data),
       });
     }
     // One request id per frame: sent to the API with the call it causes, logged on both sides,
@@ -102,7 +111,8 @@ export default class ChatServer implements Party.Server {
       try {
         await this.handle(parsed.data, conn, requestId);
       } catch (err) {
-        send(conn, { type: "error", code: "internal", message: "Something went wrong.", requestId });
+        const message = "Something went wrong.";
+        send(conn, { type: "error", code: "internal", message, requestId, ...answering(parsed.data) });
         await this.report(err, requestId, conn.state?.userId);
       }
     };
@@ -157,6 +167,7 @@ export default class ChatServer implements Party.Server {
         },
         ok: [200, 201],
         schema: StoredMessageSchema,
+        clientId: frame.clientId,
       },
     );
     if (!reply) return;
@@ -168,7 +179,8 @@ export default class ChatServer implements Party.Server {
 
   private async sync(conn: Party.Connection<ConnState>, afterSeq: number, requestId: string) {
     const reply = await askApi(this.scope, conn, requestId, "Could not load history; retry sync.", {
-      path: `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100`,
+      // For this connection's user: a 404 (no longer allowed to see the room) closes it (4000).
+      path: `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100&userId=${conn.state!.userId}`,
       ok: [200],
       schema: MessageHistorySchema,
     });
@@ -223,8 +235,16 @@ export default class ChatServer implements Party.Server {
     partyLog.info("push", { party: "chat", room: this.room.id, type: push.type, requestId });
     if (push.type === "message") this.broadcastMessage(push.message);
     if (push.type === "disconnect") closeMatching(this.room, push);
+    if (push.type === "recheck") await recheckAccess(this.room);
+    if (push.type === "room_deleted") closeAll(this.room, CLOSE.roomDeleted, "room deleted");
     return json({ ok: true, requestId });
   }
+}
+
+/** The `clientId` of a `message` frame, for the error frame that answers it (API.md v1.1). */
+function answering(frame: unknown): { clientId?: string } {
+  const f = frame as { type?: unknown; clientId?: unknown } | null;
+  return f?.type === "message" && typeof f.clientId === "string" ? { clientId: f.clientId } : {};
 }
 
 const isDevEnvironment = (env: Record<string, unknown>) => {

@@ -1,7 +1,11 @@
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { fromJson, parseSettings } from "../src/config/settings.ts";
-import { DEFAULT_MAX_FRAMES_PER_SECOND } from "../src/shared/realtime.ts";
+import {
+  DEFAULT_ACCESS_RECHECK_SECONDS,
+  DEFAULT_MAX_FRAMES_PER_SECOND,
+  DEFAULT_MAX_SOCKETS_PER_USER,
+} from "../src/shared/realtime.ts";
 
 const optionalText = z
   .string()
@@ -32,6 +36,10 @@ const PartyEnvSchema = z.object({
   JWT_ISSUER: optionalText,
   SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters of random data"),
   MAX_FRAMES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_FRAMES_PER_SECOND),
+  /** Sockets one user may hold open in one room; the next one is closed with 4002. */
+  MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_SOCKETS_PER_USER),
+  /** How often a chat room re-checks its connected users' access (catches a missed push). */
+  ACCESS_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_ACCESS_RECHECK_SECONDS),
   /** Sentry for party errors; off when unset. */
   SENTRY_DSN: optionalText.pipe(z.url().optional()),
   SENTRY_RELEASE: optionalText,

@@ -1,6 +1,6 @@
 import type * as Party from "partykit/server";
 import { SessionCheckSchema } from "../src/shared/internal-api.schema.ts";
-import { MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
+import { CLOSE, MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
 import type { ConnState } from "./auth.ts";
 import { envOf } from "./env.ts";
 import { partyLog } from "./observability.ts";
@@ -39,20 +39,32 @@ export class FrameGuard {
   }
 }
 
+/** A periodic task that rides on the watch's tick (no timer of its own), e.g. the access re-check. */
+export interface Periodic {
+  everyMs: number;
+  run(): Promise<void>;
+}
+
 /**
  * Revoked sessions reach open sockets: while anyone is connected, ask the API every few seconds
- * which of the connected sessions were revoked, and close those sockets.
+ * which of the connected sessions were revoked, and close those sockets. The same tick runs
+ * `periodic` every `periodic.everyMs`: one interval per room, stopped when the room is empty.
  */
 export class RevocationWatch {
   private timer: ReturnType<typeof setInterval> | undefined;
+  private lastPeriodic = 0;
   private readonly room: Party.Room;
+  private readonly periodic: Periodic | undefined;
   private readonly intervalMs: number;
-  constructor(room: Party.Room, intervalMs = 3000) {
+  constructor(room: Party.Room, periodic?: Periodic, intervalMs = 3000) {
     this.room = room;
+    this.periodic = periodic;
     this.intervalMs = intervalMs;
   }
   start() {
-    this.timer ??= setInterval(() => void this.check(), this.intervalMs);
+    if (this.timer) return;
+    this.lastPeriodic = Date.now();
+    this.timer = setInterval(() => void this.check(), this.intervalMs);
   }
   stop() {
     if (this.timer) clearInterval(this.timer);
@@ -61,6 +73,13 @@ export class RevocationWatch {
   async check() {
     const conns = [...this.room.getConnections<ConnState>()];
     if (conns.length === 0) return this.stop();
+    await this.checkSessions(conns);
+    if (this.periodic && Date.now() - this.lastPeriodic >= this.periodic.everyMs) {
+      this.lastPeriodic = Date.now();
+      await this.periodic.run();
+    }
+  }
+  private async checkSessions(conns: Party.Connection<ConnState>[]) {
     const sessionIds = [
       ...new Set(conns.map((c) => c.state?.sessionId).filter((s): s is string => Boolean(s))),
     ];
@@ -79,6 +98,24 @@ export class RevocationWatch {
       // API unreachable: try again next tick
     }
   }
+}
+
+/**
+ * Sockets per user per room are capped (MAX_SOCKETS_PER_USER): a new socket beyond the cap is
+ * closed with 4002 before it is welcomed. Call right after setState. False when it was closed.
+ */
+export function admitSocket(room: Party.Room, conn: Party.Connection<ConnState>): boolean {
+  const userId = conn.state?.userId;
+  let open = 0;
+  for (const c of room.getConnections<ConnState>()) if (c.state?.userId === userId) open++;
+  if (open <= envOf(room.env).MAX_SOCKETS_PER_USER) return true;
+  conn.close(CLOSE.tooManySockets, "too many sockets for this user");
+  return false;
+}
+
+/** Close every socket of the room (e.g. 4003: the room was deleted). */
+export function closeAll(room: Party.Room, code: number, reason: string) {
+  for (const c of room.getConnections()) c.close(code, reason);
 }
 
 /** A `disconnect` push: close the sockets of these users or sessions in this room. */

@@ -6,6 +6,7 @@
 import type * as Party from "partykit/server";
 import type { z } from "zod";
 import { ProblemReplySchema } from "../src/shared/internal-api.schema.ts";
+import { CLOSE } from "../src/shared/realtime.ts";
 import type { ConnState } from "./auth.ts";
 import { partyLog } from "./observability.ts";
 import { callApi, send } from "./transport.ts";
@@ -23,12 +24,18 @@ export interface ApiCall<S extends z.ZodType> {
   /** The statuses whose body `schema` describes; any other status is a problem (refused). */
   ok: number[];
   schema: S;
+  /** The `clientId` of the `message` frame being answered: every error frame carries it. */
+  clientId?: string;
 }
+
+type Reply = { status: number; body: unknown; retryAfter?: number };
 
 /**
  * Call an internal route and parse its reply. Undefined means the client was already answered:
  * an unreachable API or a malformed reply is `dependency_unavailable` (reported here), a problem
  * from the API goes through refused(). `retry` is the message that tells the client what to do.
+ * Every route called here acts for the connection's user, so its 404 means that user may no
+ * longer see the room (src/services/rooms/rooms.ts roomAccess): the socket is closed with 4000.
  */
 export async function askApi<S extends z.ZodType>(
   scope: CallScope,
@@ -37,33 +44,37 @@ export async function askApi<S extends z.ZodType>(
   retry: string,
   call: ApiCall<S>,
 ): Promise<{ status: number; body: z.output<S> } | undefined> {
-  let res: { status: number; body: unknown };
+  const answer = { requestId, ...(call.clientId !== undefined ? { clientId: call.clientId } : {}) };
+  let res: Reply;
   try {
     res = await callApi(scope.env, call.path, { method: call.method, body: call.body, requestId });
   } catch (err) {
-    return unavailable(scope, conn, requestId, retry, err);
+    return unavailable(scope, conn, answer, retry, err);
   }
-  if (!call.ok.includes(res.status)) return refused(scope, conn, res, requestId, retry);
+  if (!call.ok.includes(res.status)) return refused(scope, conn, res, answer, retry);
   const parsed = call.schema.safeParse(res.body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const error = new Error(
       `malformed API reply (${res.status}): ${issue?.path.join(".")}: ${issue?.message}`,
     );
-    return unavailable(scope, conn, requestId, retry, error);
+    return unavailable(scope, conn, answer, retry, error);
   }
   return { status: res.status, body: parsed.data };
 }
 
+/** What every error frame about one client frame carries. */
+type Answer = { requestId: string; clientId?: string };
+
 async function unavailable(
   scope: CallScope,
   conn: Party.Connection<ConnState>,
-  requestId: string,
+  answer: Answer,
   retry: string,
   err: unknown,
 ) {
-  send(conn, { type: "error", code: "dependency_unavailable", message: retry, requestId });
-  await scope.report(err, requestId, conn.state?.userId);
+  send(conn, { type: "error", code: "dependency_unavailable", message: retry, ...answer });
+  await scope.report(err, answer.requestId, conn.state?.userId);
   return undefined;
 }
 
@@ -71,13 +82,7 @@ async function unavailable(
  * The API answered with a problem: pass a 4xx code on as it is; a 5xx (already in the API's
  * Sentry under this request id) is `dependency_unavailable` for the client, which retries.
  */
-function refused(
-  scope: CallScope,
-  conn: Party.Connection,
-  res: { status: number; body: unknown },
-  requestId: string,
-  retry: string,
-) {
+function refused(scope: CallScope, conn: Party.Connection, res: Reply, answer: Answer, retry: string) {
   const parsed = ProblemReplySchema.safeParse(res.body);
   const problem = parsed.success ? parsed.data : {};
   partyLog[res.status >= 500 ? "error" : "info"]("api refused", {
@@ -85,13 +90,16 @@ function refused(
     room: scope.room,
     status: res.status,
     code: problem.code,
-    requestId,
+    requestId: answer.requestId,
   });
+  const code = res.status >= 500 ? "dependency_unavailable" : (problem.code ?? "rejected");
   send(conn, {
     type: "error",
-    code: res.status >= 500 ? "dependency_unavailable" : (problem.code ?? "rejected"),
+    code,
     message: res.status >= 500 ? retry : (problem.detail ?? problem.title ?? "Rejected."),
-    requestId,
+    ...answer,
+    ...(code === "rate_limited" ? { retryAfter: res.retryAfter ?? 1 } : {}),
   });
+  if (res.status === 404 && code === "not_found") conn.close(CLOSE.accessLost, "access lost");
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type * as Party from "partykit/server";
 import { PushSchema } from "../src/shared/realtime.ts";
 import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
-import { closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { admitSocket, closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
 import { reportPartyError, requestIdOf } from "./observability.ts";
 import { json, send } from "./transport.ts";
 
@@ -27,6 +27,7 @@ export default class NotificationsServer implements Party.Server {
   onConnect(conn: Party.Connection<ConnState>, ctx: Party.ConnectionContext) {
     const identity = identityOf(ctx);
     conn.setState(identity);
+    if (!admitSocket(this.room, conn)) return;
     send(conn, { type: "welcome", userId: identity.userId, presence: [identity.userId], lastSeq: 0 });
     this.revocations.start();
   }

@@ -19,7 +19,7 @@ export async function callApi(
   env: Record<string, unknown>,
   path: string,
   init: { method?: string; body?: unknown; requestId?: string } = {},
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; retryAfter?: number }> {
   const res = await fetch(`${apiUrl(env)}${path}`, {
     method: init.method ?? "GET",
     headers: {
@@ -37,5 +37,6 @@ export async function callApi(
   } catch {
     // not JSON
   }
-  return { status: res.status, body };
+  const retryAfter = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
+  return { status: res.status, body, ...(retryAfter >= 0 ? { retryAfter } : {}) };
 }

@@ -5,6 +5,7 @@ import { createRedisWindowStore } from "../adapters/rate-limit-store.ts";
 import type { Config } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
+import { IdSchema } from "../lib/ids.ts";
 import { ipBucket } from "../lib/ip.ts";
 import { createThrottledLog, errorFields } from "../lib/log.ts";
 
@@ -157,12 +158,30 @@ export function ipKey(c: Context<AppEnv>): string {
  * every /v1 route except auth (limited separately, stricter) and the parties' internal routes.
  * Fails open: a Redis outage must not take the API down with it.
  */
-export const apiLimit = rateLimit({
+const api = {
   name: "api",
-  limit: (c) => c.API_RATE_LIMIT,
-  windowSeconds: (c) => c.API_RATE_WINDOW_SECONDS,
-  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : `ip:${ipKey(c)}`),
+  limit: (c: Config) => c.API_RATE_LIMIT,
+  windowSeconds: (c: Config) => c.API_RATE_WINDOW_SECONDS,
   onStoreFailure: "open",
+} as const;
+
+export const apiLimit = rateLimit({
+  ...api,
+  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : `ip:${ipKey(c)}`),
+});
+
+/**
+ * The same budget (counter and key) for a socket message the party persists on the author's
+ * behalf (POST /v1/internal/rooms/:roomId/messages, service credential): REST posts and socket
+ * messages of one user draw from one budget. An invalid body is left to the validator (400).
+ */
+export const authorApiLimit = rateLimit({
+  ...api,
+  key: async (c) => {
+    const body = (await c.req.json().catch(() => undefined)) as { authorId?: unknown } | undefined;
+    const author = IdSchema.safeParse(body?.authorId);
+    return author.success ? `user:${author.data}` : undefined;
+  },
 });
 
 /** Auth routes: one per-IP budget shared by all of them (register, login, refresh, OAuth...), fails closed. */

@@ -5,6 +5,7 @@
  * Plain `zod`, no Hono: party/ bundles this module.
  */
 import { z } from "zod";
+import { IdSchema } from "../lib/ids.ts";
 import { line } from "../lib/text.ts";
 import { MessageSchema } from "./message.schema.ts";
 
@@ -17,6 +18,19 @@ export const RoomStateSchema = z.object({ lastSeq: z.number().int() });
 /** POST /v1/internal/sessions/check */
 export const SessionCheckBodySchema = z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict();
 export const SessionCheckSchema = z.object({ revoked: z.array(z.string()) });
+
+/** At most this many users per access check; a party with more connected users asks in pages. */
+export const ACCESS_CHECK_MAX_USERS = 200;
+
+/** POST /v1/internal/rooms/:roomId/access: which of these connected users may no longer see the room. */
+export const AccessCheckBodySchema = z
+  .object({ userIds: z.array(IdSchema).max(ACCESS_CHECK_MAX_USERS) })
+  .strict();
+/**
+ * A deleted room answers `roomDeleted: true` (every socket closes), not 404: a 404 could also be
+ * an API that lacks the route, and must not close a room's sockets.
+ */
+export const AccessCheckSchema = z.object({ denied: z.array(z.string()), roomDeleted: z.boolean() });
 
 /** The fields of a problem document (4xx/5xx) that a party passes on to its client. */
 export const ProblemReplySchema = z.object({

@@ -17,6 +17,18 @@ export const MAX_FRAME_BYTES = 16 * 1024;
 export const DEFAULT_MAX_FRAMES_PER_SECOND = 40;
 export const TYPING_THROTTLE_MS = 2000;
 export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
+export const DEFAULT_MAX_SOCKETS_PER_USER = 5;
+/** How often a party re-checks its connected users' access to the room (a missed push is caught). */
+export const DEFAULT_ACCESS_RECHECK_SECONDS = 30;
+/** Close codes beyond 1008 (policy: flood, revoked session) and 1009 (frame too large). */
+export const CLOSE = {
+  /** Access revoked or lost: fetch a new ticket; a 404 there means stop. */
+  accessLost: 4000,
+  /** Too many sockets for this user in this room: back off. */
+  tooManySockets: 4002,
+  /** The room was deleted: do not reconnect. */
+  roomDeleted: 4003,
+} as const;
 export const CHAT_PARTY = "chat";
 export const USER_PARTY = "notifications";
 
@@ -57,6 +69,10 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
     code: z.string(),
     message: z.string(),
     requestId: z.string().optional(),
+    /** The `clientId` of the `message` frame this error answers. */
+    clientId: z.string().optional(),
+    /** `rate_limited`: seconds until the budget allows another message. */
+    retryAfter: z.number().int().min(0).optional(),
   }),
 ]);
 export type ServerFrame = z.output<typeof ServerFrameSchema>;
@@ -72,6 +88,10 @@ export const PushSchema = z.discriminatedUnion("type", [
     sessionIds: z.array(z.string()).optional(),
     reason: z.string(),
   }),
+  /** Who may see the room may have changed (role, visibility, membership): re-check everyone connected. */
+  z.object({ type: z.literal("recheck") }),
+  /** The room is gone: close every socket (4003). */
+  z.object({ type: z.literal("room_deleted") }),
 ]);
 export type Push = z.infer<typeof PushSchema>;
 

@@ -89,18 +89,24 @@ export async function rawSocket(url: string) {
   const res = await fetch(url.replace(/^ws/, "http"), { headers: { upgrade: "websocket" } });
   const ws = res.webSocket ?? undefined;
   const frames: ServerFrame[] = [];
+  /** The same frames as the server sent them, every field kept (the schema drops unknown ones). */
+  const raw: Array<Record<string, unknown>> = [];
   let closed: { code: number; reason: string } | undefined;
   if (!ws) {
     await res.body?.cancel();
-    return { status: res.status, ws, frames, closed: () => closed };
+    return { status: res.status, ws, frames, raw, closed: () => closed };
   }
   ws.accept();
   // Parsed with the protocol schema: a frame that breaks it fails the test that receives it.
-  ws.addEventListener("message", (e) => frames.push(ServerFrameSchema.parse(JSON.parse(String(e.data)))));
+  ws.addEventListener("message", (e) => {
+    const data = JSON.parse(String(e.data));
+    raw.push(data);
+    frames.push(ServerFrameSchema.parse(data));
+  });
   ws.addEventListener("close", (e) => {
     closed = { code: e.code, reason: e.reason };
   });
-  return { status: res.status, ws, frames, closed: () => closed };
+  return { status: res.status, ws, frames, raw, closed: () => closed };
 }
 
 export async function ticketFor(user: TestUser, channel: string) {

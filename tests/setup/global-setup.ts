@@ -314,6 +314,9 @@ export default async function setup(project: TestProject) {
           SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
           ENVIRONMENT: "test",
           SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
+          // The periodic access re-check (production: 30 s), short enough for a test to wait for
+          // and long enough that the tests of the API's pushes finish before it runs.
+          ACCESS_RECHECK_SECONDS: "10",
         },
         echo,
       }),

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq, inArray, isNull } from "drizzle-orm";
-import { rooms, sessions } from "../../db/schema.ts";
+import { and, inArray, isNull } from "drizzle-orm";
+import { sessions } from "../../db/schema.ts";
 import { svc } from "../../http/context.ts";
 import {
   createRouter,
@@ -10,12 +10,15 @@ import {
   MESSAGE_BODY_LIMIT,
   route,
 } from "../../http/openapi.ts";
-import { ApiError } from "../../lib/errors.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
+import { authorApiLimit } from "../../middleware/rate-limit.ts";
 import { requireService } from "../../middleware/service-auth.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
-import { roomAccess } from "../../services/rooms/rooms.ts";
+import { roomAccess, usersDeniedRoom } from "../../services/rooms/rooms.ts";
 import {
+  ACCESS_CHECK_MAX_USERS,
+  AccessCheckBodySchema,
+  AccessCheckSchema,
   RoomStateSchema,
   SessionCheckBodySchema,
   SessionCheckSchema,
@@ -32,6 +35,8 @@ const tags = ["Internal"];
 const security = [{ serviceToken: [] }];
 const middleware = [requireService()];
 const RoomParams = z.object({ roomId: IdSchema });
+/** The user the party acts for (verified from its ticket): the route applies that user's access. */
+const ForUser = z.object({ userId: IdSchema });
 
 const post = route({
   method: "post",
@@ -39,8 +44,10 @@ const post = route({
   path: "/rooms/{roomId}/messages",
   tags,
   security,
-  middleware,
+  // The author's own API budget (the same counter as REST posts): sockets are no way around it.
+  middleware: [...middleware, authorApiLimit],
   summary: "Persist a socket message (same path as REST)",
+  description: "Access re-checked and counted against the author's per-user API limit, like REST.",
   request: {
     params: RoomParams,
     body: jsonContent(
@@ -50,7 +57,7 @@ const post = route({
   responses: {
     201: jsonResponse("Created", StoredMessageSchema),
     200: jsonResponse("Already stored under this clientId", StoredMessageSchema),
-    ...errorResponses(400, 401, 404, 409),
+    ...errorResponses(400, 401, 404, 409, 429),
   },
 });
 const history = route({
@@ -60,7 +67,8 @@ const history = route({
   security,
   middleware,
   summary: "History for sync",
-  request: { params: RoomParams, query: HistoryQuerySchema },
+  description: "404 when the room is gone or `userId` may no longer see it.",
+  request: { params: RoomParams, query: HistoryQuerySchema.extend(ForUser.shape) },
   responses: { 200: jsonResponse("A page", MessageHistorySchema), ...errorResponses(400, 401, 404) },
 });
 const state = route({
@@ -70,10 +78,25 @@ const state = route({
   security,
   middleware,
   summary: "A room's last seq",
-  request: { params: RoomParams },
+  description: "404 when the room is gone or `userId` may no longer see it.",
+  request: { params: RoomParams, query: ForUser },
   responses: {
     200: jsonResponse("State", RoomStateSchema),
     ...errorResponses(400, 401, 404),
+  },
+});
+const access = route({
+  method: "post",
+  path: "/rooms/{roomId}/access",
+  tags,
+  security,
+  middleware,
+  summary: "Which of these connected users may no longer see the room",
+  description: `Same rule as REST (roomAccess). At most ${ACCESS_CHECK_MAX_USERS} users per call. A deleted room answers \`roomDeleted: true\`.`,
+  request: { params: RoomParams, body: jsonContent(AccessCheckBodySchema) },
+  responses: {
+    200: jsonResponse("The users who lost access", AccessCheckSchema),
+    ...errorResponses(400, 401),
   },
 });
 const check = route({
@@ -90,12 +113,6 @@ const check = route({
   },
 });
 
-async function lastSeqOf(ctx: ReturnType<typeof svc>, roomId: string): Promise<number> {
-  const [row] = await ctx.db.select({ lastSeq: rooms.lastSeq }).from(rooms).where(eq(rooms.id, roomId));
-  if (!row) throw new ApiError("not_found", "No such room.");
-  return row.lastSeq;
-}
-
 export const internalRoutes = createRouter()
   .openapi(post, async (c) => {
     const ctx = svc(c);
@@ -108,11 +125,18 @@ export const internalRoutes = createRouter()
   .openapi(history, async (c) => {
     const ctx = svc(c);
     const { roomId } = c.req.valid("param");
-    await lastSeqOf(ctx, roomId); // 404 for an unknown room
-    const { afterSeq, beforeSeq, limit = 100 } = c.req.valid("query");
+    const { userId, afterSeq, beforeSeq, limit = 100 } = c.req.valid("query");
+    await roomAccess(ctx, roomId, userId); // 404: gone, or no longer visible to this user
     return c.json(await messagesService.listMessages(ctx, roomId, { afterSeq, beforeSeq, limit }), 200);
   })
-  .openapi(state, async (c) => c.json({ lastSeq: await lastSeqOf(svc(c), c.req.valid("param").roomId) }, 200))
+  .openapi(state, async (c) => {
+    const { room } = await roomAccess(svc(c), c.req.valid("param").roomId, c.req.valid("query").userId);
+    return c.json({ lastSeq: room.lastSeq }, 200);
+  })
+  .openapi(access, async (c) => {
+    const { roomId } = c.req.valid("param");
+    return c.json(await usersDeniedRoom(svc(c), roomId, c.req.valid("json").userIds), 200);
+  })
   .openapi(check, async (c) => {
     const ids = c.req.valid("json").sessionIds;
     if (ids.length === 0) return c.json({ revoked: [] }, 200);

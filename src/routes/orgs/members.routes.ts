@@ -12,7 +12,7 @@ import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts"
 import { apiLimit } from "../../middleware/rate-limit.ts";
 import * as members from "../../services/orgs/members.ts";
 import { can } from "../../services/orgs/rbac.ts";
-import { disconnectFromOrgRooms } from "../../services/rooms/rooms.ts";
+import { recheckOrgRooms } from "../../services/rooms/rooms.ts";
 import {
   IdPageQuerySchema,
   MemberParamsSchema,
@@ -91,14 +91,24 @@ export const memberRoutes = createRouter()
   })
   .openapi(patchMember, async (c) => {
     const m = orgMember(c);
+    const ctx = svc(c);
     const { userId } = c.req.valid("param");
-    return c.json(await members.changeMemberRole(svc(c), m, m.orgId, userId, c.req.valid("json").role), 200);
+    const { member, lowered } = await members.changeMemberRole(
+      ctx,
+      m,
+      m.orgId,
+      userId,
+      c.req.valid("json").role,
+    );
+    // A lower role may see fewer rooms (e.g. a guest only those it was added to).
+    if (lowered) await recheckOrgRooms(ctx, m.orgId);
+    return c.json(member, 200);
   })
   .openapi(deleteMember, async (c) => {
     const m = orgMember(c);
     const ctx = svc(c);
     const { userId } = c.req.valid("param");
     await members.removeMember(ctx, m, m.orgId, userId);
-    await disconnectFromOrgRooms(ctx, m.orgId, userId, "removed from the organization");
+    await recheckOrgRooms(ctx, m.orgId); // their sockets in the org's rooms close (4000)
     return c.body(null, 204);
   });

@@ -24,8 +24,11 @@ const ticket = route({
   security: [{ bearerAuth: [] }],
   middleware: [apiLimit, requireAuth()],
   summary: "A short-lived ticket for one realtime channel",
-  description:
+  description: [
     "`room:<roomId>` (a room you can see) or `user` (your notifications). Valid ≤ 60 s, for that channel only. Pass it to partysocket as `query: {ticket}` with `host`, `party`, `room`, or open `url` directly.",
+    "Error frames: `error {code, message, requestId?, clientId?, retryAfter?}`; one that answers a `message` frame carries its `clientId`, a `rate_limited` one `retryAfter` (seconds). Socket messages count against the same per-user budget as REST.",
+    "Close codes: 1008 too many frames or session revoked; 1009 frame over 16 KiB; 4000 access revoked or lost (fetch a new ticket; a 404 there means stop); 4002 too many sockets for this user in this room (back off); 4003 room deleted.",
+  ].join("\n\n"),
   request: {
     body: {
       content: {

@@ -16,7 +16,7 @@ import { orgMember, requireOrgPermission } from "../../middleware/org-access.ts"
 import { apiLimit } from "../../middleware/rate-limit.ts";
 import { requireRoomAccess, roomOf } from "../../middleware/room-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
-import { disconnectFromRoom } from "../../services/realtime/realtime-events.ts";
+import { publishRoomDeleted, recheckRoomAccess } from "../../services/realtime/realtime-events.ts";
 import * as roomsService from "../../services/rooms/rooms.ts";
 import {
   AddRoomMemberSchema,
@@ -157,7 +157,7 @@ export const roomRoutes = createRouter()
     const ctx = svc(c);
     const access = roomOf(c);
     await roomsService.deleteRoom(ctx, access);
-    disconnectFromRoom(ctx, access.room.id, "room deleted");
+    publishRoomDeleted(ctx, access.room.id);
     return c.body(null, 204);
   })
   .openapi(addMember, async (c) => {
@@ -169,14 +169,9 @@ export const roomRoutes = createRouter()
   .openapi(removeMember, async (c) => {
     const ctx = svc(c);
     const { roomId, userId } = c.req.valid("param");
-    const access = roomOf(c);
-    await roomsService.removeRoomMember(ctx, access, caller(c).userId, userId);
-    // Close their sockets unless they can still see the room (e.g. a public room member).
-    const still = await roomsService.roomAccess(ctx, roomId, userId).then(
-      () => true,
-      () => false,
-    );
-    if (!still) disconnectFromRoom(ctx, roomId, "removed from the room", [userId]);
+    await roomsService.removeRoomMember(ctx, roomOf(c), caller(c).userId, userId);
+    // The party closes their sockets unless they can still see the room (e.g. a public room).
+    recheckRoomAccess(ctx, roomId);
     return c.body(null, 204);
   })
   .openapi(markRead, async (c) => {

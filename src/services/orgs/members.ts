@@ -91,7 +91,8 @@ function guarded(err: unknown): never {
 /**
  * Change a member's role (the caller holds `members.update_role`). Others: only members the
  * caller may manage (canManage) and only to a role the caller may grant (canGrant). Oneself:
- * only downwards. The org always keeps an owner (409).
+ * only downwards. The org always keeps an owner (409). `lowered`: the member now has fewer
+ * rights (the caller re-checks their open sockets).
  */
 export async function changeMemberRole(
   ctx: ServiceContext,
@@ -110,7 +111,9 @@ export async function changeMemberRole(
     throw new ApiError("forbidden", `As ${actor.role} you cannot change a ${target.role} to ${newRole}.`);
   }
   const withEmail = can(actor.role, "members.read_email");
-  if (newRole === target.role) return memberView(ctx, orgId, targetUserId, withEmail);
+  if (newRole === target.role) {
+    return { member: await memberView(ctx, orgId, targetUserId, withEmail), lowered: false };
+  }
   await ctx.db
     .batch([
       expectRole(ctx, orgId, targetUserId, target.role),
@@ -129,7 +132,8 @@ export async function changeMemberRole(
       keepAnOwner(ctx, orgId),
     ])
     .catch(guarded);
-  return memberView(ctx, orgId, targetUserId, withEmail);
+  const member = await memberView(ctx, orgId, targetUserId, withEmail);
+  return { member, lowered: roleRank[newRole] < roleRank[target.role] };
 }
 
 /**

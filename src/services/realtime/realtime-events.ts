@@ -54,18 +54,34 @@ export function publishNotification(ctx: ServiceContext, userId: string, notific
 }
 
 /**
- * Close sockets in a room: the listed users', or everyone's when `userIds` is omitted (the room
- * was deleted). The party re-checks nothing: losing access is final for those sockets.
+ * Who may see a room may have changed (visibility, org role, org or room membership): the party
+ * asks the API which of its connected users lost access and closes their sockets (4000). One
+ * mechanism for every cause; a missed push is caught by the party's periodic re-check.
  */
-export function disconnectFromRoom(ctx: ServiceContext, roomId: string, reason: string, userIds?: string[]) {
+export function recheckRoomAccess(ctx: ServiceContext, roomId: string) {
   push(
     ctx,
     CHAT_PARTY,
     roomId,
-    { type: "disconnect", reason, ...(userIds ? { userIds } : {}) },
+    { type: "recheck" },
     {
       level: "warn",
-      msg: "disconnect push failed",
+      msg: "recheck push failed; the party's periodic re-check closes the sockets",
+      fields: { roomId },
+    },
+  );
+}
+
+/** The room was deleted: every socket in it is closed (4003). */
+export function publishRoomDeleted(ctx: ServiceContext, roomId: string) {
+  push(
+    ctx,
+    CHAT_PARTY,
+    roomId,
+    { type: "room_deleted" },
+    {
+      level: "warn",
+      msg: "room_deleted push failed; the party's periodic re-check closes the sockets",
       fields: { roomId },
     },
   );

@@ -1,4 +1,4 @@
-import { and, eq, gt, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { memberships, roomMembers, roomReads, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
@@ -6,7 +6,7 @@ import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { findMembership } from "../orgs/orgs.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";
-import { disconnectFromRoom } from "../realtime/realtime-events.ts";
+import { recheckRoomAccess } from "../realtime/realtime-events.ts";
 
 export type RoomRow = typeof rooms.$inferSelect;
 
@@ -53,6 +53,37 @@ export async function roomAccess(
     isRoomMember,
     canManage: can(row.orgRole, "rooms.manage") || (row.room.createdBy === userId && row.orgRole !== "guest"),
   };
+}
+
+/**
+ * roomAccess() for many users at once (the parties' re-check of who is connected): the ones
+ * among `userIds` who may not see the room, by the same rule; all of them when it is gone.
+ */
+export async function usersDeniedRoom(
+  ctx: Pick<ServiceContext, "db">,
+  roomId: string,
+  userIds: string[],
+): Promise<{ denied: string[]; roomDeleted: boolean }> {
+  const [room] = await ctx.db.select().from(rooms).where(eq(rooms.id, roomId));
+  if (!room) return { denied: userIds, roomDeleted: true };
+  if (userIds.length === 0) return { denied: [], roomDeleted: false };
+  const [roles, joined] = await ctx.db.batch([
+    ctx.db
+      .select({ userId: memberships.userId, role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.orgId, room.orgId), inArray(memberships.userId, userIds))),
+    ctx.db
+      .select({ userId: roomMembers.userId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), inArray(roomMembers.userId, userIds))),
+  ]);
+  const roleOf = new Map(roles.map((r) => [r.userId, r.role]));
+  const members = new Set(joined.map((r) => r.userId));
+  const denied = userIds.filter((id) => {
+    const role = roleOf.get(id);
+    return !role || !canSeeRoom(room, role, members.has(id));
+  });
+  return { denied, roomDeleted: false };
 }
 
 export interface RoomView {
@@ -140,6 +171,8 @@ export async function updateRoom(
     .where(eq(rooms.id, access.room.id))
     .returning();
   await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: room lists
+  // Made private: whoever is connected and may no longer see it is disconnected.
+  if (room!.visibility !== access.room.visibility) recheckRoomAccess(ctx, room!.id);
   return toRoomView(room!);
 }
 
@@ -208,13 +241,11 @@ export async function roomIdsOfOrg(ctx: Pick<ServiceContext, "db">, orgId: strin
   return rows.map((r) => r.id);
 }
 
-/** Close a user's sockets in every room of an org (after they left or were removed from it). */
-export async function disconnectFromOrgRooms(
-  ctx: ServiceContext,
-  orgId: string,
-  userId: string,
-  reason: string,
-) {
+/**
+ * Someone's rights in an org shrank (removed, left, demoted): every room of the org re-checks
+ * the access of whoever is connected, and closes the sockets of those who lost it.
+ */
+export async function recheckOrgRooms(ctx: ServiceContext, orgId: string) {
   const ids = await roomIdsOfOrg(ctx, orgId);
-  for (const roomId of ids) disconnectFromRoom(ctx, roomId, reason, [userId]);
+  for (const roomId of ids) recheckRoomAccess(ctx, roomId);
 }
