@@ -99,8 +99,24 @@ export function redisTier(redis: Redis, s: RedisTierState, breakerMs: number, lo
       );
       return { entry, stamp: await versions(deps, found) };
     },
-    async lock(lockKey: string, ms: number): Promise<boolean> {
-      return (await r((redis) => redis.set(lockKey, "1", { nx: true, px: ms }))) === "OK";
+    /**
+     * Take the miss lock, and read the entry after it in the same round trip: a loader that
+     * finished between this caller's read and its lock has written the entry before it let the
+     * lock go, so the entry is seen here and the caller need not load again.
+     */
+    async lock(
+      lockKey: string,
+      full: string,
+      ms: number,
+    ): Promise<{ locked: boolean; entry: RedisEntry | null }> {
+      const [set, entry] = await r(
+        async (redis) =>
+          (await redis.pipeline().set(lockKey, "1", { nx: true, px: ms }).get(full).exec()) as [
+            string | null,
+            RedisEntry | null,
+          ],
+      );
+      return { locked: set === "OK", entry };
     },
     /** One poll of a waiter: the entry and whether the lock is still held. */
     peek: (full: string, lockKey: string) =>

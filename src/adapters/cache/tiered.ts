@@ -56,7 +56,11 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
     if (entry?.s === stamp) return hit(entry);
 
     const lockKey = `${full}:lock`;
-    const locked = await tier.lock(lockKey, opts.lockMs);
+    const { locked, entry: landed } = await tier.lock(lockKey, full, opts.lockMs);
+    if (landed?.s === stamp) {
+      if (locked) await tier.unlock(lockKey);
+      return hit(landed);
+    }
     if (!locked) {
       // Someone else is loading it: poll (memory first, for a winner in this isolate) until it
       // lands, the lock goes away without it (their load failed), or the wait is over.
