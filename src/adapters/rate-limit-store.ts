@@ -93,3 +93,37 @@ export function createRedisWindowStore(redis: Redis, prefix: string, limit: numb
     },
   };
 }
+
+/**
+ * Degraded store for when no Redis is configured: a fixed window per isolate. Hand-written
+ * because hono-rate-limiter's MemoryStore starts a setInterval, which Workers do not allow
+ * outside a request.
+ */
+class IsolateMemoryStore implements Store {
+  private windowMs = 60_000;
+  private hits = new Map<string, { count: number; resetAt: number }>();
+  readonly localKeys = true;
+  init(options: { windowMs: number }) {
+    this.windowMs = options.windowMs;
+  }
+  increment(key: string) {
+    const now = Date.now();
+    let e = this.hits.get(key);
+    if (!e || e.resetAt <= now) {
+      if (this.hits.size > 50_000) this.hits.clear();
+      e = { count: 0, resetAt: now + this.windowMs };
+      this.hits.set(key, e);
+    }
+    e.count++;
+    return { totalHits: e.count, resetTime: new Date(e.resetAt) };
+  }
+  decrement(key: string) {
+    const e = this.hits.get(key);
+    if (e) e.count = Math.max(0, e.count - 1);
+  }
+  resetKey(key: string) {
+    this.hits.delete(key);
+  }
+}
+
+export const createIsolateMemoryStore = (): Store => new IsolateMemoryStore();

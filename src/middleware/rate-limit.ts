@@ -1,45 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { rateLimiter, type Store } from "hono-rate-limiter";
-import { createRedisWindowStore } from "../adapters/rate-limit-store.ts";
+import { createIsolateMemoryStore, createRedisWindowStore } from "../adapters/rate-limit-store.ts";
 import type { Config } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { IdSchema } from "../lib/ids.ts";
 import { ipBucket } from "../lib/ip.ts";
 import { createThrottledLog, errorFields } from "../lib/log.ts";
-
-/**
- * Degraded store for when no Redis is configured: a fixed window per isolate. Hand-written
- * because hono-rate-limiter's MemoryStore starts a setInterval, which Workers do not allow
- * outside a request.
- */
-class IsolateMemoryStore implements Store<AppEnv> {
-  private windowMs = 60_000;
-  private hits = new Map<string, { count: number; resetAt: number }>();
-  readonly localKeys = true;
-  init(options: { windowMs: number }) {
-    this.windowMs = options.windowMs;
-  }
-  increment(key: string) {
-    const now = Date.now();
-    let e = this.hits.get(key);
-    if (!e || e.resetAt <= now) {
-      if (this.hits.size > 50_000) this.hits.clear();
-      e = { count: 0, resetAt: now + this.windowMs };
-      this.hits.set(key, e);
-    }
-    e.count++;
-    return { totalHits: e.count, resetTime: new Date(e.resetAt) };
-  }
-  decrement(key: string) {
-    const e = this.hits.get(key);
-    if (e) e.count = Math.max(0, e.count - 1);
-  }
-  resetKey(key: string) {
-    this.hits.delete(key);
-  }
-}
 
 export interface RateLimitOptions {
   /** Separates the counters of different limits. */
@@ -64,7 +32,7 @@ function storeFor(c: Context<AppEnv>, name: string, windowMs: number, limit: num
     // src/adapters/rate-limit-store.ts). One store per limit: its leases are sized from it.
     store = kv.redis
       ? (createRedisWindowStore(kv.redis, `rl:${name}:`, limit) as Store<AppEnv>)
-      : new IsolateMemoryStore();
+      : (createIsolateMemoryStore() as Store<AppEnv>);
     stores.set(id, store);
   }
   return store;
