@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { invitations, memberships } from "../src/db/schema.ts";
 import { ID_PATTERN } from "../src/lib/ids.ts";
+import type { MemberView } from "../src/services/orgs/members.ts";
 import { api } from "./helpers/api.ts";
 import {
   addMember,
@@ -16,14 +17,7 @@ import {
 import { expectProblem } from "./helpers/problem.ts";
 import { bearer, registerUser, type TestUser } from "./helpers/users.ts";
 
-interface Member {
-  userId: string;
-  name: string;
-  handle: string;
-  role: OrgRole;
-  joinedAt: string;
-  email?: string;
-}
+type Member = MemberView;
 
 const uniq = () => crypto.randomUUID().slice(0, 8);
 const setRole = (as: TestUser, orgId: string, userId: string, role: OrgRole) =>

@@ -185,16 +185,7 @@ export async function changePassword(
     : false;
   if (!ok) throw new ApiError("invalid_credentials", "The current password is wrong.");
   checkPasswordStrength(input.newPassword, user.email);
-  const passwordHash = await hashPassword(input.newPassword, ctx.config.PASSWORD_ITERATIONS);
-  await ctx.db.batch([
-    ctx.db.update(users).set({ passwordHash, updatedAt: nowIso() }).where(eq(users.id, userId)),
-    auditInsert(ctx, {
-      action: "user.password_changed",
-      actorId: userId,
-      targetType: "user",
-      targetId: userId,
-    }),
-  ]);
+  await storePassword(ctx, userId, input.newPassword, "user.password_changed");
   await revokeSessions(ctx, {
     userId,
     exceptSessionId: sessionId,
@@ -210,15 +201,20 @@ export async function resetPassword(ctx: ServiceContext, token: string, newPassw
     .where(eq(emailTokens.tokenHash, await sha256(token)));
   if (row) checkPasswordStrength(newPassword, row.email); // check before consuming the token
   const userId = await consumeEmailToken(ctx, token, "reset_password");
-  const passwordHash = await hashPassword(newPassword, ctx.config.PASSWORD_ITERATIONS);
+  await storePassword(ctx, userId, newPassword, "user.password_reset");
+  await revokeSessions(ctx, { userId, reason: "password_reset", actorId: userId });
+}
+
+/** A new password's hash and its audit entry, in one batch (change and reset). */
+async function storePassword(
+  ctx: ServiceContext,
+  userId: string,
+  password: string,
+  action: "user.password_changed" | "user.password_reset",
+) {
+  const passwordHash = await hashPassword(password, ctx.config.PASSWORD_ITERATIONS);
   await ctx.db.batch([
     ctx.db.update(users).set({ passwordHash, updatedAt: nowIso() }).where(eq(users.id, userId)),
-    auditInsert(ctx, {
-      action: "user.password_reset",
-      actorId: userId,
-      targetType: "user",
-      targetId: userId,
-    }),
+    auditInsert(ctx, { action, actorId: userId, targetType: "user", targetId: userId }),
   ]);
-  await revokeSessions(ctx, { userId, reason: "password_reset", actorId: userId });
 }
