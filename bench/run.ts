@@ -26,8 +26,18 @@ import { FILES_SCENARIO, type FilesOptions, runFilesScenario } from "./lib/files
 import { type LoadOptions, type Row, runScenario } from "./lib/load.ts";
 import type { RealtimeOptions } from "./lib/realtime.ts";
 import { startBenchParty } from "./lib/realtime-petrel.ts";
+import { fileLimitNote } from "./lib/realtime-probes.ts";
 import { formatRealtimeTable, type RealtimeReport } from "./lib/realtime-report.ts";
-import { REALTIME_SCENARIO, realtimeFailed, runRealtimeScenario } from "./lib/realtime-scenario.ts";
+import {
+  DEFAULT_PLANS,
+  PLAN_5K,
+  REALTIME_5K_SCENARIO,
+  REALTIME_SCENARIO,
+  type RealtimePlan,
+  realtimeFailed,
+  runRealtimeScenario,
+} from "./lib/realtime-scenario.ts";
+import { formatRealtimeTargets } from "./lib/realtime-targets.ts";
 import { applyBaseline, formatMachine, formatTable, machineInfo, saveReport } from "./lib/report.ts";
 import type { BenchContext, Scenario } from "./lib/scenarios.ts";
 import { scenarios, selectScenarios } from "./lib/scenarios.ts";
@@ -39,7 +49,7 @@ const log = (msg: string) => console.error(`[bench] ${msg}`);
 
 function parseOptions(): {
   load: LoadOptions;
-  realtime: RealtimeOptions;
+  realtime: Omit<RealtimeOptions, "clients" | "rates"> & { plans: RealtimePlan[] };
   files: FilesOptions;
   only: string | undefined;
 } {
@@ -49,9 +59,9 @@ function parseOptions(): {
       connections: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
       only: { type: "string" },
-      clients: { type: "string", default: "100" },
+      clients: { type: "string" },
       senders: { type: "string", default: "5" },
-      rates: { type: "string", default: "50,100" },
+      rates: { type: "string" },
       "file-rounds": { type: "string", default: "5" },
       help: { type: "boolean", short: "h" },
     },
@@ -61,7 +71,7 @@ function parseOptions(): {
       "usage: node bench/run.ts [--duration s] [--connections n] [--warmup s] [--only a,b]\n" +
         "                         [--clients n] [--senders n] [--rates msgs/s,msgs/s]  (realtime)\n" +
         "                         [--file-rounds n]  (files)\n" +
-        `scenarios: ${[...scenarios.map((s) => s.name), REALTIME_SCENARIO, FILES_SCENARIO].join(", ")}`,
+        `scenarios: ${[...scenarios.map((s) => s.name), REALTIME_SCENARIO, REALTIME_5K_SCENARIO, FILES_SCENARIO].join(", ")}`,
     );
     process.exit(0);
   }
@@ -75,16 +85,23 @@ function parseOptions(): {
     connections: Math.round(num("connections", values.connections, 1)),
     warmup: num("warmup", values.warmup, 0),
   };
+  // --clients/--rates replace the #13 plans (realtime-scenario.ts) with one plan of your own.
+  const custom =
+    values.clients !== undefined || values.rates !== undefined
+      ? {
+          clients: Math.round(num("clients", values.clients ?? "100", 1)),
+          // Ascending: a rate that breaks the stack ends the series (later rates are skipped).
+          rates: (values.rates ?? "50,100")
+            .split(",")
+            .map((r) => num("rates", r.trim(), 0.1))
+            .sort((a, b) => a - b),
+        }
+      : undefined;
   return {
     load,
     realtime: {
-      clients: Math.round(num("clients", values.clients, 1)),
+      plans: custom ? [custom] : DEFAULT_PLANS,
       senders: Math.round(num("senders", values.senders, 1)),
-      // Ascending: a rate that breaks the stack ends the series (later rates are skipped).
-      rates: values.rates
-        .split(",")
-        .map((r) => num("rates", r.trim(), 0.1))
-        .sort((a, b) => a - b),
       duration: load.duration,
       warmup: load.warmup,
     },
@@ -93,24 +110,33 @@ function parseOptions(): {
   };
 }
 
-/** `--only`: HTTP scenarios by name, plus `realtime` and `files`; no `--only` runs everything. */
-function select(only: string | undefined): { http: Scenario[]; realtime: boolean; files: boolean } {
+/** `--only`: HTTP scenarios by name, plus `realtime`, `realtime-5k` and `files`; no `--only` runs everything. */
+function select(only: string | undefined): {
+  http: Scenario[];
+  realtime: boolean;
+  realtime5k: boolean;
+  files: boolean;
+} {
   const names = only
     ?.split(",")
     .map((n) => n.trim())
     .filter(Boolean);
-  if (!names?.length) return { http: selectScenarios(undefined), realtime: true, files: true };
-  const http = names.filter((n) => n !== REALTIME_SCENARIO && n !== FILES_SCENARIO);
+  if (!names?.length)
+    return { http: selectScenarios(undefined), realtime: true, realtime5k: true, files: true };
+  const own = [REALTIME_SCENARIO, REALTIME_5K_SCENARIO, FILES_SCENARIO];
+  const http = names.filter((n) => !own.includes(n));
   return {
     http: http.length > 0 ? selectScenarios(http.join(",")) : [],
     realtime: names.includes(REALTIME_SCENARIO),
+    realtime5k: names.includes(REALTIME_5K_SCENARIO),
     files: names.includes(FILES_SCENARIO),
   };
 }
 
 async function main(): Promise<number> {
   const { load, realtime: realtimeOpts, files: filesOpts, only } = parseOptions();
-  const { http: selected, realtime: runRealtime, files: runFiles } = select(only);
+  const { http: selected, realtime: realtimeOn, realtime5k, files: runFiles } = select(only);
+  const runRealtime = realtimeOn || realtime5k;
   installExitHooks();
   const tmp = mkdtempSync(join(os.tmpdir(), "petrel-bench-"));
   process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -186,12 +212,17 @@ async function main(): Promise<number> {
     const files = runFiles ? await runFilesScenario(ctx, filesOpts, log) : undefined;
 
     let realtime: RealtimeReport | undefined;
-    if (runRealtime) realtime = await runRealtimeScenario(ctx, realtimeOpts, log);
+    if (runRealtime) {
+      const { plans, ...base } = realtimeOpts;
+      const all = [...(realtimeOn ? plans : []), ...(realtime5k ? [PLAN_5K] : [])];
+      if (realtime5k) log(fileLimitNote(PLAN_5K.clients));
+      realtime = await runRealtimeScenario(ctx, base, all, log, { pid: party?.proc.child.pid });
+    }
 
     const baseline = applyBaseline(rows);
     if (rows.length > 0) console.log(`\n${formatTable(rows, baseline)}\n`);
     if (rows.length > 0) console.log(`${formatTargets(checkTargets(rows))}\n`);
-    if (realtime) console.log(`\n${formatRealtimeTable(realtime.rows)}\n`);
+    if (realtime) console.log(`\n${formatRealtimeTable(realtime)}\n\n${formatRealtimeTargets(realtime)}\n`);
     if (files) console.log(`\n${formatFilesTable(files)}\n`);
     const held = worker.logSummary();
     if (held) console.error(`${held}\n`);

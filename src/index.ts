@@ -1,5 +1,7 @@
 import { Hono } from "hono";
+import { isolateRedisRoundTrips } from "./adapters/kv.ts";
 import { createApp } from "./app.ts";
+import { isolateDatabaseRoundTrips } from "./db/client.ts";
 import type { Bindings } from "./env.ts";
 import { scheduledFileCleanup } from "./jobs.ts";
 
@@ -10,6 +12,9 @@ const app = createApp();
 // Answer only when BENCH_ROUTES=on (set by `npm run bench`, never deployed).
 const bare = new Hono<{ Bindings: Bindings }>()
   .get("/bench/bare", (c) => c.text("ok"))
+  // Round trips this isolate made so far, counted in the adapters: the bench divides the growth
+  // over a phase by the messages of that phase (everything the API did meanwhile is included).
+  .get("/bench/costs", (c) => c.json({ db: isolateDatabaseRoundTrips(), redis: isolateRedisRoundTrips() }))
   .put("/bench/r2/:key", async (c) => {
     if (!c.req.header("content-length")) return c.text("Content-Length required", 411);
     await c.env.FILES.put(`bench/${c.req.param("key")}`, c.req.raw.body);
@@ -19,7 +24,8 @@ const bare = new Hono<{ Bindings: Bindings }>()
     const obj = await c.env.FILES.get(`bench/${c.req.param("key")}`);
     return obj ? c.body(obj.body, 200, { "Content-Length": String(obj.size) }) : c.notFound();
   });
-const isBenchRoute = (url: string) => url.endsWith("/bench/bare") || url.includes("/bench/r2/");
+const isBenchRoute = (url: string) =>
+  url.endsWith("/bench/bare") || url.endsWith("/bench/costs") || url.includes("/bench/r2/");
 
 export default {
   fetch(request, env, ctx) {

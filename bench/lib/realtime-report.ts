@@ -1,11 +1,15 @@
 /** The realtime table: one row per (system, rate), each Petrel row compared with the ws row at its rate. */
-import type { RealtimeOptions, RealtimeRow } from "./realtime.ts";
+import { BACKLOG_MS, type RealtimeOptions, type RealtimeRow } from "./realtime.ts";
 
 export interface RealtimeReport {
   options: RealtimeOptions;
   users: string;
   baseline: string;
   rows: RealtimeRow[];
+  /** Round trips of one REST post to the same room (bench/lib/realtime-probes.ts). */
+  restPost?: { db: number; redis: number; posts: number };
+  /** Whether party/chat.ts asks for hibernation. */
+  hibernation?: boolean;
 }
 
 /** Missing or NaN (no samples) as "-". */
@@ -20,7 +24,9 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 export function compareWithWs(rows: RealtimeRow[]): void {
   for (const r of rows) {
     if (r.scenario === "ws" || r.status !== "ok") continue;
-    const ws = rows.find((w) => w.scenario === "ws" && w.rate === r.rate && w.status === "ok");
+    const ws = rows.find(
+      (w) => w.scenario === "ws" && w.clients === r.clients && w.rate === r.rate && w.status === "ok",
+    );
     if (!ws) continue;
     r.vsWs = {
       deliveriesPerS: ratio(r.deliveriesPerS, ws.deliveriesPerS),
@@ -30,7 +36,8 @@ export function compareWithWs(rows: RealtimeRow[]): void {
   }
 }
 
-export function formatRealtimeTable(rows: RealtimeRow[]): string {
+export function formatRealtimeTable(report: RealtimeReport): string {
+  const { rows } = report;
   const header = [
     "realtime",
     "clients",
@@ -44,6 +51,9 @@ export function formatRealtimeTable(rows: RealtimeRow[]): string {
     "p50 ms",
     "p99 ms",
     "ack p50/p99 ms",
+    "db/msg",
+    "redis/msg",
+    "no backlog",
     "vs ws (deliv/s, p50, p99)",
   ];
   const vs = (r: RealtimeRow) =>
@@ -67,6 +77,9 @@ export function formatRealtimeTable(rows: RealtimeRow[]): string {
           num(r.p50Ms),
           num(r.p99Ms),
           `${num(r.ackP50Ms)} / ${num(r.ackP99Ms)}`,
+          num(r.dbPerMsg),
+          num(r.redisPerMsg),
+          r.noBacklog === undefined ? "-" : r.noBacklog ? "yes" : "NO",
           vs(r),
         ]
       : [
@@ -84,7 +97,7 @@ export function formatRealtimeTable(rows: RealtimeRow[]): string {
 
   const notes: string[] = [];
   for (const r of rows) {
-    const tag = `${r.scenario} @ ${r.rate} msg/s`;
+    const tag = `${r.scenario} ${r.clients} × ${r.rate} msg/s`;
     if (r.status !== "ok") {
       notes.push(`  ${tag}: ${r.note ?? "failed"}`);
       continue;
@@ -94,6 +107,7 @@ export function formatRealtimeTable(rows: RealtimeRow[]): string {
       `max ${num(r.maxMs)} ms`,
       `drain ${r.drainMs} ms`,
     ];
+    if (r.rssMb !== undefined) extra.push(`partykit dev + workerd RSS ${r.rssMb} MiB`);
     if (r.errors) extra.push(`${r.errors} error frames`);
     if (r.reconnects) extra.push(`${r.reconnects} reconnects`);
     if (r.gapSyncs) extra.push(`${r.gapSyncs} gap syncs (frames out of seq order on the wire)`);
@@ -103,7 +117,15 @@ export function formatRealtimeTable(rows: RealtimeRow[]): string {
   }
   out.push(
     "",
-    "realtime notes (latency = send → each client's message callback, over all deliveries; ack = send → ack):",
+    "realtime notes (latency = send → each client's message callback, over all deliveries; ack = send → ack;",
+    "db/msg, redis/msg = the API's round trips during the phase ÷ messages sent, counted in its adapters;",
+    `no backlog = every delivery and ack within ${BACKLOG_MS} ms of the last send):`,
+    `  users: ${report.users}`,
+    ...(report.restPost
+      ? [
+          `  one REST post to the same room: ${report.restPost.db} db and ${report.restPost.redis} Redis round trips (mean of ${report.restPost.posts})`,
+        ]
+      : []),
     ...notes,
   );
   return out.join("\n");

@@ -18,6 +18,23 @@ export interface RealtimeOptions {
   warmup: number;
 }
 
+/** Round trips the API made so far (GET /bench/costs: counted in its database and Redis adapters). */
+export interface Costs {
+  db: number;
+  redis: number;
+}
+
+export interface RunHooks {
+  /** Read before and after each measured phase: the growth ÷ messages sent is the cost per message. */
+  costs?: () => Promise<Costs>;
+  /** Clients connected at once (default 10). */
+  connectBatch?: number;
+  /** Give up connecting after this long (default: no limit). */
+  connectTimeoutMs?: number;
+  /** Called once every client is live (e.g. to sample memory). */
+  onLive?: () => Promise<void>;
+}
+
 export interface LoadClient {
   /** Resolves when the server acknowledges the message. */
   send(body: string): Promise<unknown>;
@@ -58,6 +75,13 @@ export interface RealtimeRow {
   ackP99Ms?: number;
   /** From the last send until the last delivery (or the drain timeout). */
   drainMs?: number;
+  /** Every delivery and ack arrived within BACKLOG_MS of the last send: nothing piled up. */
+  noBacklog?: boolean;
+  /** Database and Redis round trips of the API during the phase, per message sent. */
+  dbPerMsg?: number;
+  redisPerMsg?: number;
+  /** Resident memory of `partykit dev` + its workerd child, MiB (large rooms only). */
+  rssMb?: number;
   errors?: number;
   reconnects?: number;
   gapSyncs?: number;
@@ -66,6 +90,8 @@ export interface RealtimeRow {
 }
 
 const DRAIN_TIMEOUT_MS = 15_000;
+/** "No backlog after the load stops": the last delivery within this long of the last send. */
+export const BACKLOG_MS = 1000;
 const CONNECT_BATCH = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -127,6 +153,7 @@ export async function runRealtime(
   counters: Counters,
   opts: RealtimeOptions,
   log: (msg: string) => void,
+  hooks: RunHooks = {},
 ): Promise<RealtimeRow[]> {
   const senders = Math.min(opts.senders, opts.clients);
   let current: Phase | undefined;
@@ -140,13 +167,23 @@ export async function runRealtime(
   const rows: RealtimeRow[] = [];
   try {
     const started = performance.now();
-    for (let i = 0; i < opts.clients; i += CONNECT_BATCH) {
-      const batch = Array.from({ length: Math.min(CONNECT_BATCH, opts.clients - i) }, (_, j) =>
+    const step = hooks.connectBatch ?? CONNECT_BATCH;
+    for (let i = 0; i < opts.clients; i += step) {
+      const batch = Array.from({ length: Math.min(step, opts.clients - i) }, (_, j) =>
         connect(i + j, onBody(i + j)),
       );
-      clients.push(...(await Promise.all(batch)));
+      const settled = await Promise.allSettled(batch);
+      for (const r of settled) if (r.status === "fulfilled") clients.push(r.value);
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      if (hooks.connectTimeoutMs && performance.now() - started > hooks.connectTimeoutMs)
+        throw new Error(
+          `only ${clients.length} of ${opts.clients} clients live after ${hooks.connectTimeoutMs / 1000} s`,
+        );
+      if (i > 0 && i % 1000 === 0) log(`${scenario}: ${clients.length} clients live`);
     }
     log(`${scenario}: ${clients.length} clients live in ${round((performance.now() - started) / 1000, 1)} s`);
+    await hooks.onLive?.();
 
     let phaseId = 0;
     let broken: string | undefined;
@@ -161,12 +198,18 @@ export async function runRealtime(
         await drive(current, clients, rate);
       }
       const before = { ...counters };
+      const costsBefore = await hooks.costs?.();
       current = new Phase(++phaseId, Math.max(1, Math.round(rate * opts.duration)), opts.clients, senders);
       const drainMs = await drive(current, clients, rate);
+      const costsAfter = await hooks.costs?.();
+      const per = (k: keyof Costs) =>
+        costsBefore && costsAfter ? round((costsAfter[k] - costsBefore[k]) / current!.sent) : undefined;
       rows.push({
         ...base,
         status: "ok",
         ...summarize(current, drainMs, opts.duration),
+        dbPerMsg: per("db"),
+        redisPerMsg: per("redis"),
         errors: counters.errors - before.errors,
         reconnects: counters.reconnects - before.reconnects,
         gapSyncs: counters.gapSyncs - before.gapSyncs,
@@ -234,5 +277,6 @@ function summarize(p: Phase, drainMs: number, durationS: number): Partial<Realti
     ackP50Ms: round(percentile(ack, 0.5)),
     ackP99Ms: round(percentile(ack, 0.99)),
     drainMs: Math.round(drainMs),
+    noBacklog: p.done && drainMs <= BACKLOG_MS,
   };
 }

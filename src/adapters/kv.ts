@@ -22,6 +22,10 @@ function wrap<T>(p: Promise<T>): Promise<T> {
   });
 }
 
+/** HTTP round trips to Upstash of this isolate (every client built here), for the bench's cost table. */
+const isolateTotal = { roundTrips: 0 };
+export const isolateRedisRoundTrips = () => isolateTotal.roundTrips;
+
 export function createUpstashStore(url: string, token: string, timeoutMs: number): KeyValueStore {
   // A signal factory (not one fixed signal, which would abort every later call) and no
   // retries: on the hot path a slow Redis must fail fast, callers degrade.
@@ -29,7 +33,11 @@ export function createUpstashStore(url: string, token: string, timeoutMs: number
     url,
     token,
     retry: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
+    // The client asks for one signal per HTTP request (retry is off): the count is exact.
+    signal: () => {
+      isolateTotal.roundTrips++;
+      return AbortSignal.timeout(timeoutMs);
+    },
     enableTelemetry: false,
   });
   return {

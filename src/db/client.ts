@@ -20,6 +20,7 @@ export interface DatabaseHandle {
 function fetchWithTimeout(timeoutMs: number, counted: { roundTrips: number }) {
   return async (request: Request): Promise<Response> => {
     counted.roundTrips++;
+    isolateTotal.roundTrips++;
     try {
       return await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
@@ -27,6 +28,10 @@ function fetchWithTimeout(timeoutMs: number, counted: { roundTrips: number }) {
     }
   };
 }
+
+/** Every round trip of this isolate, all requests and deferred work included (the bench's per-message cost). */
+const isolateTotal = { roundTrips: 0 };
+export const isolateDatabaseRoundTrips = () => isolateTotal.roundTrips;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
