@@ -1,6 +1,6 @@
 import type * as Party from "partykit/server";
 import { isTextIssue } from "../src/lib/text.ts";
-import { RoomStateSchema, StoredMessageSchema } from "../src/shared/internal-api.schema.ts";
+import { RoomStateSchema } from "../src/shared/internal-api.schema.ts";
 import { type Message, MessageHistorySchema } from "../src/shared/message.schema.ts";
 import {
   CLOSE,
@@ -12,9 +12,11 @@ import {
 import { recheckAccess } from "./access.ts";
 import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
 import { envOf } from "./env.ts";
+import { GroupCommit, type MessageFrame } from "./group-commit.ts";
 import { admitSocket, closeAll, closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
 import { askApi } from "./internal-api.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
+import { persistBatch } from "./persist-batch.ts";
 import { presenceOf } from "./presence.ts";
 import { admit, HOLD_MS, newSeqOrder, release } from "./seq-order.ts";
 import { callApi, json, send } from "./transport.ts";
@@ -35,7 +37,10 @@ export default class ChatServer implements Party.Server {
   private readonly guard: FrameGuard;
   private readonly revocations: RevocationWatch;
   private readonly lastTyping = new Map<string, number>();
-  private readonly sending = new Map<string, Promise<void>>();
+  /** Socket messages are stored in groups, in arrival order (see group-commit.ts). */
+  private readonly commits = new GroupCommit((batch) =>
+    persistBatch(this.scope, batch, (m) => this.broadcastMessage(m)),
+  );
   /** New messages wait here until the ones before them were broadcast (see seq-order.ts). */
   private readonly order = newSeqOrder<Message>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
@@ -116,12 +121,8 @@ export default class ChatServer implements Party.Server {
         await this.report(err, requestId, conn.state?.userId);
       }
     };
-    if (parsed.data.type !== "message") return run();
-    // One connection's messages are stored one after another, so seq follows the send order.
-    const queued = (this.sending.get(conn.id) ?? Promise.resolve()).then(run);
-    this.sending.set(conn.id, queued);
-    await queued;
-    if (this.sending.get(conn.id) === queued) this.sending.delete(conn.id);
+    // Messages queue in the group commit synchronously from here, so seq follows arrival order.
+    return run();
   }
 
   /** What askApi needs to answer a client and report a failure. */
@@ -146,35 +147,8 @@ export default class ChatServer implements Party.Server {
     await this.post(conn, frame, requestId);
   }
 
-  private async post(
-    conn: Party.Connection<ConnState>,
-    frame: Extract<ClientFrame, { type: "message" }>,
-    requestId: string,
-  ) {
-    const reply = await askApi(
-      this.scope,
-      conn,
-      requestId,
-      "Could not store the message; retry with the same clientId.",
-      {
-        path: `/v1/internal/rooms/${this.room.id}/messages`,
-        method: "POST",
-        body: {
-          authorId: conn.state!.userId,
-          clientId: frame.clientId,
-          body: frame.body,
-          attachments: frame.attachments,
-        },
-        ok: [200, 201],
-        schema: StoredMessageSchema,
-        clientId: frame.clientId,
-      },
-    );
-    if (!reply) return;
-    const { message } = reply.body;
-    send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
-    // A replay of an already-stored clientId (200) was broadcast the first time.
-    if (reply.status === 201) this.broadcastMessage(message);
+  private post(conn: Party.Connection<ConnState>, frame: MessageFrame, requestId: string) {
+    return this.commits.submit({ conn, frame, requestId });
   }
 
   private async sync(conn: Party.Connection<ConnState>, afterSeq: number, requestId: string) {
@@ -229,6 +203,9 @@ export default class ChatServer implements Party.Server {
       // Development and test only, like the API's /dev/boom: proves party errors reach Sentry.
       throw new Error("party boom: internal detail");
     }
+    const debug = req.headers.get("x-petrel-debug");
+    const answer = debug && isDevEnvironment(this.room.env) ? this.commits.debug(debug) : undefined;
+    if (answer) return answer; // development and test only (group-commit.ts)
     const parsed = PushSchema.safeParse(await req.json().catch(() => null));
     if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
     const push = parsed.data;

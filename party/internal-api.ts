@@ -28,7 +28,7 @@ export interface ApiCall<S extends z.ZodType> {
   clientId?: string;
 }
 
-type Reply = { status: number; body: unknown; retryAfter?: number };
+type Reply = { status: number; body: unknown; retryAfter?: number; cost?: string };
 
 /**
  * Call an internal route and parse its reply. Undefined means the client was already answered:
@@ -64,7 +64,7 @@ export async function askApi<S extends z.ZodType>(
 }
 
 /** What every error frame about one client frame carries. */
-type Answer = { requestId: string; clientId?: string };
+export type Answer = { requestId: string; clientId?: string };
 
 async function unavailable(
   scope: CallScope,
@@ -82,7 +82,7 @@ async function unavailable(
  * The API answered with a problem: pass a 4xx code on as it is; a 5xx (already in the API's
  * Sentry under this request id) is `dependency_unavailable` for the client, which retries.
  */
-function refused(scope: CallScope, conn: Party.Connection, res: Reply, answer: Answer, retry: string) {
+export function refused(scope: CallScope, conn: Party.Connection, res: Reply, answer: Answer, retry: string) {
   const parsed = ProblemReplySchema.safeParse(res.body);
   const problem = parsed.success ? parsed.data : {};
   partyLog[res.status >= 500 ? "error" : "info"]("api refused", {

@@ -19,7 +19,7 @@ export async function callApi(
   env: Record<string, unknown>,
   path: string,
   init: { method?: string; body?: unknown; requestId?: string } = {},
-): Promise<{ status: number; body: unknown; retryAfter?: number }> {
+): Promise<{ status: number; body: unknown; retryAfter?: number; cost?: string }> {
   const res = await fetch(`${apiUrl(env)}${path}`, {
     method: init.method ?? "GET",
     headers: {
@@ -38,5 +38,7 @@ export async function callApi(
     // not JSON
   }
   const retryAfter = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
-  return { status: res.status, body, ...(retryAfter >= 0 ? { retryAfter } : {}) };
+  // X-Petrel-Cost (COST_HEADERS=on, tests and bench only): the call's database round trips.
+  const cost = res.headers.get("x-petrel-cost") ?? undefined;
+  return { status: res.status, body, ...(retryAfter >= 0 ? { retryAfter } : {}), ...(cost ? { cost } : {}) };
 }

@@ -174,3 +174,37 @@ export const readyRateLimit = () =>
     key: (c) => ipKey(c),
     onStoreFailure: "open",
   });
+
+/**
+ * The per-user API budget for many socket messages in one call (the group commit route): one
+ * hit per message on the same counter as `apiLimit`/`authorApiLimit`, in the given order.
+ * Returns, per message, undefined (admitted) or the seconds to wait. Fails open like the API
+ * limit: with the store down every message is admitted.
+ */
+export async function consumeApiBudget(
+  c: Context<AppEnv>,
+  userIds: string[],
+): Promise<(number | undefined)[]> {
+  const limit = api.limit(c.var.config);
+  const windowMs = api.windowSeconds(c.var.config) * 1000;
+  const store = storeFor(c, api.name, windowMs, limit);
+  await store.init?.({ windowMs } as Parameters<NonNullable<Store<AppEnv>["init"]>>[0]);
+  const out: (number | undefined)[] = [];
+  for (const userId of userIds) {
+    try {
+      const { totalHits, resetTime } = await store.increment(`user:${userId}`);
+      const wait = resetTime ? Math.ceil((resetTime.getTime() - Date.now()) / 1000) : windowMs / 1000;
+      out.push(totalHits > limit ? Math.max(1, wait) : undefined);
+    } catch (err) {
+      throttled("rate-limit-api-batch", () =>
+        c.var.log.error("rate limit store unavailable", {
+          limiter: api.name,
+          mode: "open",
+          ...errorFields(err),
+        }),
+      );
+      out.push(undefined);
+    }
+  }
+  return out;
+}

@@ -38,3 +38,23 @@ export const ProblemReplySchema = z.object({
   title: z.string().optional(),
   detail: z.string().optional(),
 });
+
+/**
+ * POST /v1/internal/rooms/:roomId/messages/batch (group commit): at most this many messages and
+ * bytes per call; the party splits a larger flush. The byte bound is the API's default
+ * MAX_BODY_BYTES, which caps every route's body.
+ */
+export const MESSAGE_BATCH_MAX = 32;
+export const MESSAGE_BATCH_BODY_LIMIT = 64 * 1024;
+
+/** One message's outcome, in the order sent: stored (201), already stored (200), or refused (4xx). */
+export const BatchResultSchema = z.union([
+  z.object({ status: z.union([z.literal(200), z.literal(201)]), message: MessageSchema }),
+  z.object({
+    status: z.number().int().min(400).max(499),
+    problem: ProblemReplySchema,
+    /** Seconds, on a `rate_limited` refusal. */
+    retryAfter: z.number().int().min(1).optional(),
+  }),
+]);
+export const MessageBatchReplySchema = z.object({ results: z.array(BatchResultSchema) });

@@ -11,14 +11,18 @@ import {
   route,
 } from "../../http/openapi.ts";
 import { IdSchema, nowIso } from "../../lib/ids.ts";
-import { authorApiLimit } from "../../middleware/rate-limit.ts";
+import { authorApiLimit, consumeApiBudget } from "../../middleware/rate-limit.ts";
 import { requireService } from "../../middleware/service-auth.ts";
+import { type BatchOutcome, postMessageBatch } from "../../services/rooms/message-batch.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess, usersDeniedRoom } from "../../services/rooms/rooms.ts";
 import {
   ACCESS_CHECK_MAX_USERS,
   AccessCheckBodySchema,
   AccessCheckSchema,
+  MESSAGE_BATCH_BODY_LIMIT,
+  MESSAGE_BATCH_MAX,
+  MessageBatchReplySchema,
   RoomStateSchema,
   SessionCheckBodySchema,
   SessionCheckSchema,
@@ -58,6 +62,30 @@ const post = route({
     201: jsonResponse("Created", StoredMessageSchema),
     200: jsonResponse("Already stored under this clientId", StoredMessageSchema),
     ...errorResponses(400, 401, 404, 409, 429),
+  },
+});
+const InternalPostSchema = PostMessageSchema.extend({ authorId: IdSchema }).strict();
+const batch = route({
+  method: "post",
+  bodyLimit: MESSAGE_BATCH_BODY_LIMIT,
+  path: "/rooms/{roomId}/messages/batch",
+  tags,
+  security,
+  middleware,
+  summary: "Persist several socket messages at once (group commit)",
+  description: `Up to ${MESSAGE_BATCH_MAX} messages for one room in one database transaction, seqs in the order given. Each message is answered on its own, in order: 201 stored, 200 already stored under its clientId, or a 4xx problem (404 its author may not see the room, 400 a bad attachment, 409 a clientId reused with another body, 429 its author's API budget, the same counter as REST posts). One refusal never fails the others; a failure of the whole call (e.g. 503) stored nothing.`,
+  request: {
+    params: RoomParams,
+    body: jsonContent(
+      z
+        .object({ messages: z.array(InternalPostSchema).min(1).max(MESSAGE_BATCH_MAX) })
+        .strict()
+        .openapi("InternalMessageBatchBody"),
+    ),
+  },
+  responses: {
+    200: jsonResponse("One result per message, in order", MessageBatchReplySchema),
+    ...errorResponses(400, 401),
   },
 });
 const history = route({
@@ -122,6 +150,23 @@ export const internalRoutes = createRouter()
     const { message, created } = await messagesService.postMessage(ctx, access, authorId, input);
     return created ? c.json({ message }, 201) : c.json({ message }, 200);
   })
+  .openapi(batch, async (c) => {
+    const { messages } = c.req.valid("json");
+    // The budget is settled first, per message: a refused one is answered alone (429 + retryAfter).
+    const waits = await consumeApiBudget(
+      c,
+      messages.map((m) => m.authorId),
+    );
+    const admitted = messages.filter((_, i) => waits[i] === undefined);
+    const outcomes = await postMessageBatch(svc(c), c.req.valid("param").roomId, admitted);
+    let next = 0;
+    const results = waits.map((wait) =>
+      wait === undefined
+        ? batchResult(outcomes[next++]!)
+        : { status: 429, problem: { code: "rate_limited", detail: "Too many requests." }, retryAfter: wait },
+    );
+    return c.json({ results }, 200);
+  })
   .openapi(history, async (c) => {
     const ctx = svc(c);
     const { roomId } = c.req.valid("param");
@@ -148,3 +193,9 @@ export const internalRoutes = createRouter()
     const valid = new Set(live.filter((s) => s.expiresAt > now).map((s) => s.id));
     return c.json({ revoked: ids.filter((id) => !valid.has(id)) }, 200);
   });
+
+function batchResult(outcome: BatchOutcome) {
+  if (outcome.ok) return { status: outcome.created ? 201 : 200, message: outcome.message } as const;
+  const { status, code, detail } = outcome.error;
+  return { status, problem: { code, ...(detail !== undefined ? { detail } : {}) } };
+}
