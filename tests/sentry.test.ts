@@ -240,7 +240,7 @@ describe("Sentry and request ids across the party", () => {
     const [envelope] = await exactly(frame.requestId!, 1, "remote");
     expect(eventOf(envelope!).tags).toMatchObject({
       request_id: frame.requestId,
-      route: "POST /v1/internal/rooms/:roomId/messages",
+      route: "POST /v1/internal/rooms/:roomId/messages/batch", // socket messages go through the group commit
     });
   });
 });
