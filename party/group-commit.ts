@@ -10,6 +10,8 @@
  * it, and batches grow exactly as fast as the API falls behind. A fixed collection window would
  * delay every lone message by the window and still not bound a burst. One call in flight per room
  * keeps seqs in arrival order (the batch keeps its order), across connections and within one.
+ * It holds nothing across hibernation: a message is queued only while its onMessage handler and
+ * the call ahead of it are still running, and a room with work in flight is not evicted.
  * Hand-written: the queue is a dozen lines and no library fits a PartyKit room's event model.
  */
 import type * as Party from "partykit/server";
@@ -42,7 +44,7 @@ const sizeOf = (p: PendingMessage) => new TextEncoder().encode(JSON.stringify(p.
 const BODY_BUDGET = MESSAGE_BATCH_BODY_LIMIT - 1024;
 
 export class GroupCommit {
-  private queue: Array<{ item: PendingMessage; done: () => void }> = [];
+  private queue: Array<{ item: PendingMessage; done: (err?: unknown) => void }> = [];
   private inFlight = false;
   private held = false;
   private readonly flush: (batch: PendingMessage[]) => Promise<number | null>;
@@ -53,10 +55,13 @@ export class GroupCommit {
     this.flush = flush;
   }
 
-  /** Queue a message (synchronously: arrival order is seq order); resolves once it was answered. */
+  /**
+   * Queue a message (synchronously: arrival order is seq order); resolves once it was answered,
+   * rejects if its flush threw (the caller answers `internal`, like any failed frame).
+   */
   submit(item: PendingMessage): Promise<void> {
-    return new Promise((done) => {
-      this.queue.push({ item, done });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, done: (err) => (err === undefined ? resolve() : reject(err)) });
       this.pump();
     });
   }
@@ -77,11 +82,17 @@ export class GroupCommit {
     if (this.inFlight || this.held || this.queue.length === 0) return;
     const batch = this.take();
     this.inFlight = true;
+    let failure: unknown;
     this.flush(batch.map((b) => b.item))
-      .then((db) => this.record(batch.length, db))
+      .then(
+        (db) => this.record(batch.length, db),
+        (err: unknown) => {
+          failure = err ?? new Error("group commit flush failed");
+        },
+      )
       .finally(() => {
         this.inFlight = false;
-        for (const b of batch) b.done();
+        for (const b of batch) b.done(failure);
         this.pump();
       });
   }

@@ -19,7 +19,7 @@ type CallReply = Awaited<ReturnType<typeof callApi>>;
 export async function persistBatch(
   scope: CallScope,
   batch: PendingMessage[],
-  broadcast: (message: Message) => void,
+  broadcast: (message: Message) => unknown,
 ): Promise<number | null> {
   const requestId = crypto.randomUUID();
   const answers = batch.map((p): Answer => ({ requestId, clientId: p.frame.clientId }));
@@ -52,18 +52,19 @@ export async function persistBatch(
     await failAll(scope, batch, answers, new Error("malformed API reply (batch)"));
     return db;
   }
-  parsed.data.results.forEach((result, i) => {
+  for (const [i, result] of parsed.data.results.entries()) {
     const { conn, frame } = batch[i]!;
     if ("message" in result) {
       const { message } = result;
       send(conn, { type: "ack", clientId: frame.clientId, id: message.id, seq: message.seq });
-      // A replay of an already-stored clientId (200) was broadcast the first time.
-      if (result.status === 201) broadcast(message);
+      // A replay of an already-stored clientId (200) was broadcast the first time; the
+      // broadcast is awaited (it may keep seq order in room storage) before the next one.
+      if (result.status === 201) await broadcast(message);
     } else {
       const reply = { status: result.status, body: result.problem, retryAfter: result.retryAfter };
       refused(scope, conn, reply, answers[i]!, RETRY);
     }
-  });
+  }
   return db;
 }
 
