@@ -83,7 +83,7 @@ export async function runRealtimeScenario(
     const hooks: RunHooks = {
       costs: costsOf(ctx),
       connectBatch: large ? 50 : 10,
-      connectTimeoutMs: large ? 300_000 : undefined,
+      connectTimeoutMs: large ? 600_000 : undefined, // 5,000 tickets + sockets take minutes on 2 loaded cores
     };
     const what = `${plan.clients} clients (${usersFor(plan.clients)} users), ${Math.min(base.senders, plan.clients)} senders, ${plan.rates.join(" and ")} msg/s, ${base.warmup} s warm-up + ${base.duration} s each`;
     log(`realtime (petrel): ${what}`);
