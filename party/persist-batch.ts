@@ -42,6 +42,13 @@ export async function persistBatch(
     return null;
   }
   const db = costOf(res.cost);
+  if ((res.status === 400 || res.status === 413) && batch.length > 1) {
+    // The API refused the group as a whole (its body checks differ from the party's): nothing was
+    // stored, so each message goes again on its own, and only the one at fault is refused.
+    let total = db ?? 0;
+    for (const p of batch) total += (await persistBatch(scope, [p], broadcast)) ?? 0;
+    return total;
+  }
   if (res.status !== 200) {
     // The whole call was refused (e.g. 503): nothing was stored, every sender hears why.
     for (const [i, p] of batch.entries()) refused(scope, p.conn, res, answers[i]!, RETRY);
