@@ -3,10 +3,39 @@
  * (re)connect and, after each connect, asks the room for everything after the last seq it has
  * seen, so new messages reach `onMessage` exactly once, in seq order, with no gap — however often
  * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
+ * Presence is applied from `welcome` (the full list) and `presence_diff` (API.md v1.1), or from
+ * the older `presence {users}` frame; the lease is renewed with a heartbeat every leaseSeconds/3.
+ * This is the low-level layer; most apps want `Room` (client/room.ts), which adds the outbox.
  */
 import PartySocket from "partysocket";
+import { z } from "zod";
 import type { Message } from "../src/shared/message.schema.ts";
-import { CLOSE, type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
+import { CLOSE, ServerFrameSchema } from "../src/shared/realtime.ts";
+
+/** Default presence lease (API.md v1.1), when the welcome does not say. */
+export const DEFAULT_LEASE_SECONDS = 30;
+/** Close codes of API.md v1.1 the client acts on, beyond the shared CLOSE table. */
+export const CLOSE_CODES = { ...CLOSE, slowConsumer: 4001, flood: 1008, tooLarge: 1009 } as const;
+
+const Ids = z.array(z.string());
+// The shared union's first option is `welcome`, replaced below by its v1.1 form.
+const [, ...sharedFrames] = ServerFrameSchema.options;
+/**
+ * Server frames as this client reads them: the shared protocol, plus the v1.1 presence frames
+ * (`presence_diff`, `welcome.leaseSeconds`) a server may not send yet. Not strict, like the shared one.
+ */
+export const ClientServerFrameSchema = z.discriminatedUnion("type", [
+  ...sharedFrames,
+  z.object({
+    type: z.literal("welcome"),
+    userId: z.string(),
+    presence: Ids,
+    lastSeq: z.number().int().min(0),
+    leaseSeconds: z.number().positive().optional(),
+  }),
+  z.object({ type: z.literal("presence_diff"), joined: Ids.default([]), left: Ids.default([]) }),
+]);
+export type ServerFrame = z.output<typeof ClientServerFrameSchema>;
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -27,6 +56,10 @@ export interface RoomClientOptions {
   onState?: (state: ConnectionState) => void;
   /** Error frames from the server, and frames from it that were malformed (never acted on). */
   onError?: (error: FrameError) => void;
+  /** Every close of the socket, with its code (see CLOSE_CODES), before any reconnect. */
+  onClose?: (code: number, reason: string) => void;
+  /** Heartbeats renew the presence lease; set false to never send them. */
+  heartbeat?: boolean;
 }
 
 export interface Ticket {
@@ -59,7 +92,29 @@ export class TicketError extends Error {
   }
 }
 
-export type FrameError = { code: string; message: string; requestId?: string };
+export type FrameError = {
+  code: string;
+  message: string;
+  requestId?: string;
+  clientId?: string;
+  retryAfter?: number;
+};
+
+/** A send that did not get an ack: refused by the server (an error frame), or the socket closed. */
+export class SendError extends Error {
+  readonly code: string;
+  readonly clientId: string;
+  readonly retryAfter: number | undefined;
+  readonly requestId: string | undefined;
+  constructor(clientId: string, error: Omit<FrameError, "clientId">) {
+    super(error.message);
+    this.name = "SendError";
+    this.code = error.code;
+    this.clientId = clientId;
+    this.retryAfter = error.retryAfter;
+    this.requestId = error.requestId;
+  }
+}
 
 /**
  * A server frame, checked against the protocol before anything acts on it. Malformed JSON and
@@ -72,7 +127,7 @@ export function parseServerFrame(raw: string): { frame: ServerFrame } | { error:
   } catch {
     return { error: { code: "malformed_frame", message: "The server sent a frame that is not JSON." } };
   }
-  const parsed = ServerFrameSchema.safeParse(data);
+  const parsed = ClientServerFrameSchema.safeParse(data);
   if (parsed.success) return { frame: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue?.path.join(".") || "type";
@@ -82,6 +137,8 @@ export function parseServerFrame(raw: string): { frame: ServerFrame } | { error:
 interface Pending {
   resolve: (ack: { id: string; seq: number }) => void;
   reject: (err: Error) => void;
+  /** Written to an open socket (a close then loses its answer); else partysocket queued it. */
+  written: boolean;
 }
 
 export class RoomClient {
@@ -91,7 +148,14 @@ export class RoomClient {
   private buffered = new Map<number, Message>();
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
+  private present = new Set<string>();
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** Unset until the server answers a first heartbeat; false once it refused the frame type. */
+  private heartbeatKnown: boolean | undefined;
+  private probing = false;
   state: ConnectionState = "connecting";
+  /** When the last catch-up (`sync`) completed, if one did. */
+  lastSyncAt: Date | undefined;
 
   /** Connect to a room: the first ticket also tells where PartyKit is. */
   static async connect(opts: RoomClientOptions): Promise<RoomClient> {
@@ -129,10 +193,52 @@ export class RoomClient {
       },
     });
     this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
+    // A connection that fails before it opens (server down, no network) is a reconnect too.
+    this.socket.addEventListener("error", () => {
+      if (this.state === "connecting") this.setState("reconnecting");
+    });
     this.socket.addEventListener("close", (e) => {
+      this.stopHeartbeat();
+      for (const [clientId, list] of this.pending) {
+        const lost = list.filter((p) => p.written);
+        if (lost.length === 0) continue;
+        const err = new SendError(clientId, { code: "disconnected", message: `socket closed (${e.code})` });
+        for (const p of lost) p.reject(err);
+        const rest = list.filter((p) => !p.written);
+        if (rest.length) this.pending.set(clientId, rest);
+        else this.pending.delete(clientId);
+      }
+      this.opts.onClose?.(e.code, e.reason);
       if (e.code === CLOSE.roomDeleted) return this.close();
       this.setState(this.state === "closed" ? "closed" : "reconnecting");
     });
+  }
+
+  /** Users present now (one entry per user), sorted. */
+  get presence(): string[] {
+    return [...this.present].sort();
+  }
+
+  private setPresence(users: Iterable<string>) {
+    this.present = new Set(users);
+    this.opts.onPresence?.(this.presence);
+  }
+
+  private startHeartbeat(leaseSeconds: number) {
+    this.stopHeartbeat();
+    if (this.opts.heartbeat === false || this.heartbeatKnown === false) return;
+    const beat = () => {
+      if (this.socket.readyState !== 1) return;
+      if (this.heartbeatKnown === undefined) this.probing = true;
+      this.socket.send(JSON.stringify({ type: "heartbeat" }));
+    };
+    this.heartbeatTimer = setInterval(beat, Math.max(1000, (leaseSeconds * 1000) / 3));
+    beat();
+  }
+
+  private stopHeartbeat() {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
   }
 
   /** The highest seq delivered so far: persist it to resume after a reload. */
@@ -172,14 +278,16 @@ export class RoomClient {
     const { frame } = parsed;
     switch (frame.type) {
       case "welcome":
-        this.opts.onPresence?.(frame.presence);
+        this.setPresence(frame.presence);
         this.sync(); // catch up on every (re)connect
+        this.startHeartbeat(frame.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
         break;
       case "history":
         for (const m of frame.messages) this.deliver(m);
         if (frame.hasMore) this.sync();
         else {
           this.syncing = false;
+          this.lastSyncAt = new Date();
           this.setState("live");
         }
         break;
@@ -194,12 +302,36 @@ export class RoomClient {
         this.pending.delete(frame.clientId);
         break;
       case "presence":
-        this.opts.onPresence?.(frame.users);
+        this.setPresence(frame.users);
         break;
+      case "presence_diff": {
+        const next = new Set(this.present);
+        for (const u of frame.left) next.delete(u);
+        for (const u of frame.joined) next.add(u);
+        this.setPresence(next);
+        break;
+      }
       case "typing":
         this.opts.onTyping?.(frame.userId);
         break;
       case "error":
+        // A server from before presence leases refuses the heartbeat frame: stop sending it.
+        if (
+          this.probing &&
+          !frame.clientId &&
+          frame.code === "invalid_frame" &&
+          /^type\b/.test(frame.message)
+        ) {
+          this.probing = false;
+          this.heartbeatKnown = false;
+          this.stopHeartbeat();
+          return;
+        }
+        if (frame.clientId && this.pending.has(frame.clientId)) {
+          const err = new SendError(frame.clientId, frame);
+          for (const p of this.pending.get(frame.clientId) ?? []) p.reject(err);
+          this.pending.delete(frame.clientId);
+        }
         this.opts.onError?.(frame);
         if (frame.code === "dependency_unavailable" && this.syncing) {
           setTimeout(() => {
@@ -218,7 +350,8 @@ export class RoomClient {
     const clientId = opts.clientId ?? crypto.randomUUID();
     return new Promise((resolve, reject) => {
       const waiting = this.pending.get(clientId) ?? [];
-      waiting.push({ resolve: (ack) => resolve({ ...ack, clientId }), reject });
+      const written = this.socket.readyState === 1;
+      waiting.push({ resolve: (ack) => resolve({ ...ack, clientId }), reject, written });
       this.pending.set(clientId, waiting);
       this.socket.send(JSON.stringify({ type: "message", clientId, body, attachments: opts.attachments }));
     });
@@ -229,6 +362,7 @@ export class RoomClient {
   }
 
   close() {
+    this.stopHeartbeat();
     this.setState("closed");
     for (const list of this.pending.values()) for (const p of list) p.reject(new Error("closed"));
     this.pending.clear();

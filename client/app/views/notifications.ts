@@ -4,11 +4,10 @@
  * reloaded, so nothing pushed while the socket was down is missed.
  */
 import PartySocket from "partysocket";
-import { parseServerFrame, requestTicket, type Ticket } from "../../realtime.ts";
-import { type Notification, ok } from "../api.ts";
+import type { Session } from "../../index.ts";
+import { type Notification, ok, parseServerFrame, requestTicket, type Ticket } from "../../index.ts";
 import { announce, formatTime, h, icon } from "../dom.ts";
 import { navigate } from "../router.ts";
-import type { Session } from "../session.ts";
 
 export interface Describe {
   person(userId: string): string | undefined;
