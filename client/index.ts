@@ -8,7 +8,7 @@
  * The contract (states, events, outbox, presence, errors) is in the README, "Client SDK".
  */
 import type { Locks } from "./leader.ts";
-import { Room, type RoomOptions } from "./room.ts";
+import { LiveRoom, type LiveRoomOptions } from "./room.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { type KeyValueStorage, memoryStorage } from "./storage.ts";
 
@@ -30,9 +30,9 @@ export {
   TicketError,
 } from "./realtime.ts";
 export {
-  Room,
-  type RoomEvents,
-  type RoomOptions,
+  LiveRoom,
+  type LiveRoomEvents,
+  type LiveRoomOptions,
   type RoomSession,
   type RoomState,
   type RoomStatus,
@@ -45,7 +45,7 @@ export interface PetrelOptions extends SessionOptions {
   /** Where outboxes live (default: memory). Browsers: indexedDbStorage(); Node: fileStorage(path). */
   storage?: KeyValueStorage;
   locks?: Locks;
-  WebSocket?: RoomOptions["WebSocket"];
+  WebSocket?: LiveRoomOptions["WebSocket"];
 }
 
 export class Petrel {
@@ -63,9 +63,12 @@ export class Petrel {
     return this.session.api;
   }
 
-  /** Open a room for the signed-in user (see Room). */
-  openRoom(roomId: string, opts: Partial<Omit<RoomOptions, "session" | "roomId">> = {}): Promise<Room> {
-    return Room.open({
+  /** Open a room for the signed-in user (see LiveRoom). */
+  openRoom(
+    roomId: string,
+    opts: Partial<Omit<LiveRoomOptions, "session" | "roomId">> = {},
+  ): Promise<LiveRoom> {
+    return LiveRoom.open({
       session: this.session,
       roomId,
       storage: this.storage,

@@ -2,7 +2,7 @@
  * A room as an app uses it: messages in seq order exactly once, presence, typing, an honest
  * connection state, and a durable outbox that sends what was written offline, in order and once.
  *
- *   const room = await Room.open({ session, roomId, storage: indexedDbStorage() });
+ *   const room = await LiveRoom.open({ session, roomId, storage: indexedDbStorage() });
  *   room.on("message", render); room.on("status", showState); room.on("outbox", showPending);
  *   await room.send("hello");   // stored first, then sent when (and as soon as) the room is live
  *
@@ -42,7 +42,7 @@ export interface RoomStatus {
   lastSyncAt: Date | undefined;
 }
 
-export type RoomEvents = {
+export type LiveRoomEvents = {
   status: RoomStatus;
   message: Message;
   update: Message;
@@ -66,7 +66,7 @@ export interface RoomSession {
   user: { id: string } | null;
 }
 
-export interface RoomOptions {
+export interface LiveRoomOptions {
   session: RoomSession;
   roomId: string;
   /** Durable storage for the outbox (default: memory, lost with the page or process). */
@@ -93,11 +93,11 @@ const events = () => (!("window" in globalThis) ? undefined : (globalThis as unk
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class Room {
+export class LiveRoom {
   readonly outbox: Outbox;
   readonly client: RoomClient;
-  private readonly emitter: Emitter<RoomEvents> = mitt<RoomEvents>();
-  private readonly opts: RoomOptions;
+  private readonly emitter: Emitter<LiveRoomEvents> = mitt<LiveRoomEvents>();
+  private readonly opts: LiveRoomOptions;
   private readonly locks: Locks;
   private entries: OutboxEntry[] = [];
   private flushing = false;
@@ -112,21 +112,21 @@ export class Room {
     failed: 0,
     lastSyncAt: undefined,
   };
-  readonly on: Emitter<RoomEvents>["on"];
-  readonly off: Emitter<RoomEvents>["off"];
+  readonly on: Emitter<LiveRoomEvents>["on"];
+  readonly off: Emitter<LiveRoomEvents>["off"];
 
   /** Open a room: loads the outbox, connects, and sends what is queued once live. */
-  static async open(opts: RoomOptions): Promise<Room> {
+  static async open(opts: LiveRoomOptions): Promise<LiveRoom> {
     const userId = opts.session.user?.id;
-    if (!userId) throw new Error("Room.open needs a signed-in session");
+    if (!userId) throw new Error("LiveRoom.open needs a signed-in session");
     const outbox = new Outbox({ storage: opts.storage ?? memoryStorage(), userId, roomId: opts.roomId });
-    const room = new Room(opts, outbox);
+    const room = new LiveRoom(opts, outbox);
     await room.reloadOutbox();
     await room.connect();
     return room;
   }
 
-  private constructor(opts: RoomOptions, outbox: Outbox) {
+  private constructor(opts: LiveRoomOptions, outbox: Outbox) {
     this.opts = opts;
     this.outbox = outbox;
     this.locks = opts.locks ?? defaultLocks();

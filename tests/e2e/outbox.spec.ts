@@ -36,7 +36,8 @@ const pendingBodies = (page: Page) => pendingRows(page).locator(".msg-body").all
 
 async function openRoom(user: UserPage, roomId: string, wait: "live" | "offline" | "any" = "live") {
   const page = await openPage(user, `/app/rooms/${roomId}`);
-  await page.locator(".room-head .conn").waitFor();
+  // The first room of a run waits for the Worker's first transform and the party's first room: be generous.
+  await page.locator(".room-head .conn").waitFor({ timeout: BACK_MS });
   if (wait !== "any")
     await until(async () => (await roomState(page)) === wait, `the room to be ${wait}`, BACK_MS);
   return page;

@@ -1,11 +1,20 @@
 /**
- * A room: history from REST (scroll up for older pages with beforeSeq), then the realtime helper
- * for live messages, presence and typing. The last seen seq is kept in localStorage, so a reopened
- * page resumes right after it and the helper's catch-up (`sync`) delivers exactly what was missed.
+ * A room: history from REST (scroll up for older pages with beforeSeq), then the SDK's LiveRoom
+ * for live messages, presence, typing and the outbox. The last seen seq is kept in localStorage,
+ * so a reopened page resumes right after it and the catch-up (`sync`) delivers exactly what was
+ * missed. What the user writes goes to the outbox in IndexedDB first: it shows as pending,
+ * survives a reload or a closed tab, and is sent once the room is live (by one tab, if several
+ * are open).
  */
-
-import type { Session } from "../../index.ts";
-import { ok, type Room } from "../../index.ts";
+import {
+  indexedDbStorage,
+  LiveRoom,
+  type OutboxEntry,
+  ok,
+  type Room,
+  type RoomStatus,
+  type Session,
+} from "../../index.ts";
 import { announce, h } from "../dom.ts";
 import type { Files } from "../files.ts";
 import type { People } from "../people.ts";
@@ -38,7 +47,7 @@ export const lastSeqKey = (userId: string, roomId: string) => `petrel:lastSeq:${
 
 export class RoomView {
   readonly el: HTMLElement;
-  private client: RoomConnection | null = null;
+  private client: LiveRoom | null = null;
   private timeline: Timeline;
   private composer: Composer;
   private status = h("p", { class: "conn", role: "status", "data-state": "connecting" }, "Connecting…");
@@ -136,7 +145,7 @@ export class RoomView {
     this.timeline.scrollToEnd();
     this.scheduleRead();
     document.addEventListener("visibilitychange", this.onVisible);
-    const client = await RoomConnection.open({
+    const client = await LiveRoom.open({
       session: this.session,
       roomId: this.room.id,
       storage,
