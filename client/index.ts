@@ -19,6 +19,7 @@ export {
   CLOSE_CODES,
   type ConnectionState,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_TYPING_TTL_MS,
   type FrameError,
   parseServerFrame,
   RoomClient,
@@ -39,6 +40,7 @@ export {
 } from "./room.ts";
 export { Session, type SessionOptions } from "./session.ts";
 export { indexedDbStorage, type KeyValueStorage, memoryStorage } from "./storage.ts";
+export { UserChannel, type UserChannelOptions } from "./user-channel.ts";
 
 export interface PetrelOptions extends SessionOptions {
   apiUrl: string;

@@ -4,38 +4,57 @@
  * seen, so new messages reach `onMessage` exactly once, in seq order, with no gap — however often
  * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
  * Presence is applied from `welcome` (the full list) and `presence_diff` (API.md v1.1), or from
- * the older `presence {users}` frame; the lease is renewed with a heartbeat every leaseSeconds/3.
+ * the older `presence {users}` frame. The lease is renewed with `heartbeat {seq}` every
+ * `heartbeatSeconds` (default leaseSeconds / 3), and after every `ackEvery` messages: the seq is
+ * the read-ack that keeps a reading client from being closed as a slow consumer (4001).
  * This is the low-level layer; most apps want `Room` (client/room.ts), which adds the outbox.
  */
-import PartySocket from "partysocket";
+import PartySocket, { type PartySocketOptions } from "partysocket";
 import { z } from "zod";
 import type { Message } from "../src/shared/message.schema.ts";
 import { CLOSE, ServerFrameSchema } from "../src/shared/realtime.ts";
+import { Heartbeat } from "./heartbeat.ts";
+
+export { DEFAULT_LEASE_SECONDS } from "./heartbeat.ts";
 
 /** Default presence lease (API.md v1.1), when the welcome does not say. */
-export const DEFAULT_LEASE_SECONDS = 30;
+/** How long a typing indicator shows when the frame does not say (API.md v1.1 servers send ttlMs). */
+export const DEFAULT_TYPING_TTL_MS = 4000;
 /** Close codes of API.md v1.1 the client acts on, beyond the shared CLOSE table. */
 export const CLOSE_CODES = { ...CLOSE, slowConsumer: 4001, flood: 1008, tooLarge: 1009 } as const;
 
 const Ids = z.array(z.string());
-// The shared union's first option is `welcome`, replaced below by its v1.1 form.
-const [, ...sharedFrames] = ServerFrameSchema.options;
-/**
- * Server frames as this client reads them: the shared protocol, plus the v1.1 presence frames
- * (`presence_diff`, `welcome.leaseSeconds`) a server may not send yet. Not strict, like the shared one.
- */
-export const ClientServerFrameSchema = z.discriminatedUnion("type", [
-  ...sharedFrames,
+/** The v1.1 forms of frames this client reads, whether or not the shared schema has them yet. */
+const V11 = [
   z.object({
     type: z.literal("welcome"),
     userId: z.string(),
     presence: Ids,
     lastSeq: z.number().int().min(0),
+    /** Send `heartbeat {seq}` this often (default leaseSeconds / 3); the lease lasts leaseSeconds. */
+    heartbeatSeconds: z.number().positive().optional(),
     leaseSeconds: z.number().positive().optional(),
+    /** Also send a heartbeat (read-ack) after this many messages. */
+    ackEvery: z.number().int().min(1).optional(),
   }),
+  z.object({ type: z.literal("typing"), userId: z.string(), ttlMs: z.number().int().min(0).optional() }),
   z.object({ type: z.literal("presence_diff"), joined: Ids.default([]), left: Ids.default([]) }),
+] as const;
+type V11Frame = z.output<(typeof V11)[number]>;
+type SharedOption = (typeof ServerFrameSchema.options)[number];
+const replaced = new Set<string>(V11.map((o) => o.shape.type.value));
+// Runtime filter: the shared union may or may not already define these types (a duplicate
+// discriminator would throw), so the union is typed by hand below.
+const shared = ServerFrameSchema.options.filter((o) => !replaced.has(o.shape.type.value)) as SharedOption[];
+/**
+ * Server frames as this client reads them: the shared protocol, plus the v1.1 frames (presence
+ * diffs, heartbeat timings in the welcome, typing ttl). Not strict, like the shared one.
+ */
+export const ClientServerFrameSchema = z.discriminatedUnion("type", [...V11, ...shared] as unknown as [
+  (typeof V11)[0],
+  ...SharedOption[],
 ]);
-export type ServerFrame = z.output<typeof ClientServerFrameSchema>;
+export type ServerFrame = Exclude<z.output<typeof ServerFrameSchema>, { type: V11Frame["type"] }> | V11Frame;
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -52,7 +71,8 @@ export interface RoomClientOptions {
   onMessage?: (message: Message) => void;
   onUpdate?: (message: Message) => void;
   onPresence?: (users: string[]) => void;
-  onTyping?: (userId: string) => void;
+  /** Someone is typing; show it for `ttlMs` unless renewed (default TYPING_TTL_MS). */
+  onTyping?: (userId: string, ttlMs: number) => void;
   onState?: (state: ConnectionState) => void;
   /** Error frames from the server, and frames from it that were malformed (never acted on). */
   onError?: (error: FrameError) => void;
@@ -82,6 +102,34 @@ export async function requestTicket(
   });
   if (!res.ok) throw new TicketError(res.status);
   return (await res.json()) as Ticket;
+}
+
+/**
+ * A partysocket to where the first ticket points, asking for a fresh ticket on every reconnect
+ * (tickets live ≤ 60 s and are bound to one channel). Retries forever, with `tuning`'s delays.
+ */
+export function ticketedSocket(
+  first: Ticket,
+  next: () => Promise<Ticket>,
+  tuning: Pick<
+    PartySocketOptions,
+    "WebSocket" | "minReconnectionDelay" | "maxReconnectionDelay" | "shouldReconnectOnClose"
+  >,
+): PartySocket {
+  let prefetched: Ticket | undefined = first;
+  return new PartySocket({
+    host: first.host,
+    protocol: first.url.startsWith("wss:") ? "wss" : "ws",
+    party: first.party,
+    room: first.room,
+    maxRetries: Number.POSITIVE_INFINITY,
+    ...tuning,
+    query: async () => {
+      const t = prefetched ?? (await next());
+      prefetched = undefined;
+      return { ticket: t.ticket };
+    },
+  });
 }
 
 export class TicketError extends Error {
@@ -128,7 +176,7 @@ export function parseServerFrame(raw: string): { frame: ServerFrame } | { error:
     return { error: { code: "malformed_frame", message: "The server sent a frame that is not JSON." } };
   }
   const parsed = ClientServerFrameSchema.safeParse(data);
-  if (parsed.success) return { frame: parsed.data };
+  if (parsed.success) return { frame: parsed.data as ServerFrame };
   const issue = parsed.error.issues[0];
   const where = issue?.path.join(".") || "type";
   return { error: { code: "invalid_frame", message: `Invalid server frame: ${where}: ${issue?.message}` } };
@@ -149,10 +197,7 @@ export class RoomClient {
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
   private present = new Set<string>();
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  /** Unset until the server answers a first heartbeat; false once it refused the frame type. */
-  private heartbeatKnown: boolean | undefined;
-  private probing = false;
+  private readonly heartbeat: Heartbeat;
   state: ConnectionState = "connecting";
   /** When the last catch-up (`sync`) completed, if one did. */
   lastSyncAt: Date | undefined;
@@ -166,39 +211,31 @@ export class RoomClient {
   private constructor(opts: RoomClientOptions, first: Ticket) {
     this.opts = opts;
     this.lastSeq = opts.lastSeq ?? 0;
-    let prefetched: Ticket | undefined = first;
-    this.socket = new PartySocket({
-      host: first.host,
-      protocol: first.url.startsWith("wss:") ? "wss" : "ws",
-      party: first.party,
-      room: first.room,
-      WebSocket: opts.WebSocket,
-      maxRetries: Number.POSITIVE_INFINITY,
-      minReconnectionDelay: 200,
-      maxReconnectionDelay: 5000,
-      // A deleted room (4003) is final. A socket closed for lost access (4000) reconnects with
-      // a fresh ticket, whose 404 stops for good; one over the per-user cap (4002) retries with
-      // partysocket's growing delay (its retry count only resets after a connection that lasted).
-      shouldReconnectOnClose: (e) => e.code !== CLOSE.roomDeleted,
-      // A fresh ticket for every (re)connect: tickets live ≤ 60 s and are bound to this channel.
-      query: async () => {
-        const t =
-          prefetched ??
-          (await requestTicket(opts, `room:${opts.roomId}`).catch((err: unknown) => {
-            if (err instanceof TicketError && err.status === 404) this.close();
-            throw err;
-          }));
-        prefetched = undefined;
-        return { ticket: t.ticket };
+    this.socket = ticketedSocket(
+      first,
+      () =>
+        requestTicket(opts, `room:${opts.roomId}`).catch((err: unknown) => {
+          if (err instanceof TicketError && err.status === 404) this.close();
+          throw err;
+        }),
+      {
+        WebSocket: opts.WebSocket,
+        minReconnectionDelay: 200,
+        maxReconnectionDelay: 5000,
+        // A deleted room (4003) is final. A socket closed for lost access (4000) reconnects with
+        // a fresh ticket, whose 404 stops for good; one over the per-user cap (4002) retries with
+        // partysocket's growing delay (its retry count only resets after a connection that lasted).
+        shouldReconnectOnClose: (e) => e.code !== CLOSE.roomDeleted,
       },
-    });
+    );
+    this.heartbeat = new Heartbeat(this.socket, () => this.lastSeq);
     this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
     // A connection that fails before it opens (server down, no network) is a reconnect too.
     this.socket.addEventListener("error", () => {
       if (this.state === "connecting") this.setState("reconnecting");
     });
     this.socket.addEventListener("close", (e) => {
-      this.stopHeartbeat();
+      this.heartbeat.stop();
       for (const [clientId, list] of this.pending) {
         const lost = list.filter((p) => p.written);
         if (lost.length === 0) continue;
@@ -222,23 +259,6 @@ export class RoomClient {
   private setPresence(users: Iterable<string>) {
     this.present = new Set(users);
     this.opts.onPresence?.(this.presence);
-  }
-
-  private startHeartbeat(leaseSeconds: number) {
-    this.stopHeartbeat();
-    if (this.opts.heartbeat === false || this.heartbeatKnown === false) return;
-    const beat = () => {
-      if (this.socket.readyState !== 1) return;
-      if (this.heartbeatKnown === undefined) this.probing = true;
-      this.socket.send(JSON.stringify({ type: "heartbeat" }));
-    };
-    this.heartbeatTimer = setInterval(beat, Math.max(1000, (leaseSeconds * 1000) / 3));
-    beat();
-  }
-
-  private stopHeartbeat() {
-    clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
   }
 
   /** The highest seq delivered so far: persist it to resume after a reload. */
@@ -269,6 +289,7 @@ export class RoomClient {
       this.buffered.delete(next.seq);
       this.lastSeq = next.seq;
       this.opts.onMessage?.(next);
+      this.heartbeat.delivered();
     }
   }
 
@@ -280,7 +301,7 @@ export class RoomClient {
       case "welcome":
         this.setPresence(frame.presence);
         this.sync(); // catch up on every (re)connect
-        this.startHeartbeat(frame.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
+        if (this.opts.heartbeat !== false) this.heartbeat.start(frame);
         break;
       case "history":
         for (const m of frame.messages) this.deliver(m);
@@ -312,21 +333,11 @@ export class RoomClient {
         break;
       }
       case "typing":
-        this.opts.onTyping?.(frame.userId);
+        this.opts.onTyping?.(frame.userId, frame.ttlMs ?? DEFAULT_TYPING_TTL_MS);
         break;
       case "error":
         // A server from before presence leases refuses the heartbeat frame: stop sending it.
-        if (
-          this.probing &&
-          !frame.clientId &&
-          frame.code === "invalid_frame" &&
-          /^type\b/.test(frame.message)
-        ) {
-          this.probing = false;
-          this.heartbeatKnown = false;
-          this.stopHeartbeat();
-          return;
-        }
+        if (this.heartbeat.refused(frame)) return;
         if (frame.clientId && this.pending.has(frame.clientId)) {
           const err = new SendError(frame.clientId, frame);
           for (const p of this.pending.get(frame.clientId) ?? []) p.reject(err);
@@ -362,7 +373,7 @@ export class RoomClient {
   }
 
   close() {
-    this.stopHeartbeat();
+    this.heartbeat.stop();
     this.setState("closed");
     for (const list of this.pending.values()) for (const p of list) p.reject(new Error("closed"));
     this.pending.clear();

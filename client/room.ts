@@ -47,7 +47,8 @@ export type LiveRoomEvents = {
   message: Message;
   update: Message;
   presence: string[];
-  typing: string;
+  /** Someone else is typing: show it for ttlMs unless renewed (or until their message arrives). */
+  typing: { userId: string; ttlMs: number };
   /** The whole outbox of this room (queued and failed), in order, after every change. */
   outbox: OutboxEntry[];
   /** An outbox entry the server stored (its ack, or the message itself seen during catch-up). */
@@ -156,8 +157,8 @@ export class LiveRoom {
       },
       onUpdate: (m) => this.emitter.emit("update", m),
       onPresence: (users) => this.emitter.emit("presence", users),
-      onTyping: (userId) => {
-        if (userId !== me) this.emitter.emit("typing", userId);
+      onTyping: (userId, ttlMs) => {
+        if (userId !== me) this.emitter.emit("typing", { userId, ttlMs });
       },
       onState: (state) => this.onClientState(state),
       onError: (err) => {

@@ -161,8 +161,11 @@ export class RoomView {
       this.scheduleRead();
     });
     client.on("update", (m) => this.timeline.update(m));
-    client.on("presence", (users) => this.presence.set(users));
-    client.on("typing", (userId) => this.typing.started(userId));
+    client.on("presence", (users) => {
+      this.presence.set(users);
+      this.typing.onlyAmong(users);
+    });
+    client.on("typing", ({ userId, ttlMs }) => this.typing.started(userId, ttlMs));
     client.on("status", (status) => this.setState(status));
     client.on("outbox", (entries) => this.showOutbox(entries));
     client.on("delivered", ({ clientId, seq }) => {
