@@ -30,7 +30,13 @@ class CuttableWebSocket extends WebSocket {
 }
 function cut() {
   network.down = true;
-  for (const ws of network.open) ws.close(4999, "network cut");
+  for (const ws of network.open) {
+    ws.close(4999, "network cut");
+    // A cut cable sends no close frame back: report the close now instead of after a timeout.
+    ws.dispatchEvent(
+      Object.assign(new Event("close"), { code: 4999, reason: "network cut", wasClean: false }),
+    );
+  }
 }
 
 const describe = (s: RoomStatus) =>
