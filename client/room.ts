@@ -101,6 +101,8 @@ export class LiveRoom {
   private readonly opts: LiveRoomOptions;
   private readonly locks: Locks;
   private entries: OutboxEntry[] = [];
+  /** Delivered clientIds: never listed again, even while their removal from storage is under way. */
+  private readonly settled = new Set<string>();
   private flushing = false;
   private wasOpen = false;
   private lastSent = 0;
@@ -234,7 +236,7 @@ export class LiveRoom {
   }
 
   private async reloadOutbox() {
-    this.entries = await this.outbox.list();
+    this.entries = (await this.outbox.list()).filter((e) => !this.settled.has(e.clientId));
     this.emitter.emit("outbox", this.entries);
     this.update();
     if (this.client?.state === "live") void this.flush();
@@ -260,7 +262,11 @@ export class LiveRoom {
   }
 
   private async delivered(clientId: string, seq: number, id?: string) {
-    if (await this.outbox.remove(clientId)) this.emitter.emit("delivered", { clientId, seq, id });
+    const first = !this.settled.has(clientId);
+    this.settled.add(clientId);
+    this.entries = this.entries.filter((e) => e.clientId !== clientId);
+    if (first) this.emitter.emit("delivered", { clientId, seq, id });
+    await this.outbox.remove(clientId);
   }
 
   private async refuse(clientId: string, error: NonNullable<OutboxEntry["error"]>) {
@@ -278,9 +284,9 @@ export class LiveRoom {
     } finally {
       this.flushing = false;
     }
-    // Something queued while the lock was being released: go again.
+    // Something queued while the lock was being released: go again (after a pause, never a spin).
     if (this.client.state === "live" && (await this.outbox.list()).some((e) => e.state === "queued")) {
-      void this.flush();
+      setTimeout(() => void this.flush(), this.opts.minIntervalMs ?? 100);
     }
   }
 

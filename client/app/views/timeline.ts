@@ -13,6 +13,8 @@ export class Timeline {
   private jump = h("button", { type: "button", class: "jump", hidden: true }, "↓ New messages");
   private bySeq = new Map<number, { m: Message; li: HTMLLIElement }>();
   private pending = new Map<string, HTMLLIElement>();
+  /** clientIds of own messages shown as stored. */
+  private stored = new Set<string>();
   private divider: HTMLLIElement | null = null;
   private pinned = true;
   private lastTop = -1;
@@ -98,9 +100,11 @@ export class Timeline {
   }
 
   /** An outbox entry: shown after the stored messages until the server has it. */
-  addPending(clientId: string, body: string, attachments: string[]): HTMLLIElement {
+  addPending(clientId: string, body: string, attachments: string[]): HTMLLIElement | undefined {
     const existing = this.pending.get(clientId);
     if (existing) return existing;
+    // Already stored and shown (an outbox list read before its removal): no second row.
+    if (this.stored.has(clientId)) return undefined;
     const li = h("li", { class: "msg own pending", "data-client-id": clientId, "aria-busy": "true" });
     const fake: Message = {
       id: clientId,
@@ -165,6 +169,7 @@ export class Timeline {
   private insert(m: Message): HTMLLIElement {
     const li = renderMessage(m, this.ctx);
     const pending = this.pending.get(m.clientId);
+    if (m.authorId === this.ctx.me) this.stored.add(m.clientId);
     if (pending && m.authorId === this.ctx.me) {
       this.pending.delete(m.clientId);
       pending.remove();
