@@ -55,6 +55,8 @@ export type LiveRoomEvents = {
   delivered: { clientId: string; id?: string; seq: number };
   /** An outbox entry the server refused for good. */
   refused: OutboxEntry;
+  /** A send failed for now (rate_limited, server unavailable, no ack…): retried in `inMs`. */
+  retrying: { clientId: string; code: string; inMs: number };
   /** Errors about the connection, not about one message (e.g. a catch-up that failed). */
   error: FrameError;
 };
@@ -327,11 +329,10 @@ export class LiveRoom {
           await this.refuse(next.clientId, { code: e.code, message: e.message, requestId: e.requestId });
           continue;
         }
-        if (e.code === "rate_limited") await sleep(Math.max(1, e.retryAfter ?? 1) * 1000);
-        else {
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 10_000);
-        }
+        const inMs = e.code === "rate_limited" ? Math.max(1, e.retryAfter ?? 1) * 1000 : backoff;
+        if (e.code !== "rate_limited") backoff = Math.min(backoff * 2, 10_000);
+        this.emitter.emit("retrying", { clientId: next.clientId, code: e.code, inMs });
+        await sleep(inMs);
       } finally {
         this.inFlight = undefined;
       }
