@@ -5,7 +5,7 @@
  * before leases answers the unknown frame type with `invalid_frame`: then no more heartbeats.
  * Used by both parties' clients (RoomClient, UserChannel).
  */
-import type { FrameError } from "./realtime.ts";
+import type { FrameError } from "./frames.ts";
 
 export const DEFAULT_LEASE_SECONDS = 30;
 

@@ -14,7 +14,7 @@
  */
 import mitt, { type Emitter } from "mitt";
 import type { Message } from "../src/shared/message.schema.ts";
-import { MAX_FRAME_BYTES } from "../src/shared/realtime.ts";
+import { Flusher } from "./flusher.ts";
 import { defaultLocks, type Locks } from "./leader.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
 import {
@@ -23,7 +23,6 @@ import {
   type FrameError,
   RoomClient,
   type RoomClientOptions,
-  SendError,
 } from "./realtime.ts";
 import { type KeyValueStorage, memoryStorage } from "./storage.ts";
 
@@ -84,9 +83,6 @@ export interface LiveRoomOptions {
   ackTimeoutMs?: number;
 }
 
-/** Error codes after which sending the same message again cannot succeed. */
-const TRANSIENT = new Set(["rate_limited", "dependency_unavailable", "internal", "disconnected", "timeout"]);
-
 /** The window's online/offline events, where there is a window. */
 type Target = {
   addEventListener(t: string, f: () => void): void;
@@ -94,21 +90,16 @@ type Target = {
 };
 const events = () => (!("window" in globalThis) ? undefined : (globalThis as unknown as Target));
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class LiveRoom {
   readonly outbox: Outbox;
   readonly client: RoomClient;
   private readonly emitter: Emitter<LiveRoomEvents> = mitt<LiveRoomEvents>();
   private readonly opts: LiveRoomOptions;
-  private readonly locks: Locks;
+  private readonly flusher: Flusher;
   private entries: OutboxEntry[] = [];
   /** Delivered clientIds: never listed again, even while their removal from storage is under way. */
   private readonly settled = new Set<string>();
-  private flushing = false;
   private wasOpen = false;
-  private lastSent = 0;
-  private inFlight: string | undefined;
   private closed = false;
   private status: RoomStatus = {
     state: "connecting",
@@ -134,7 +125,17 @@ export class LiveRoom {
   private constructor(opts: LiveRoomOptions, outbox: Outbox) {
     this.opts = opts;
     this.outbox = outbox;
-    this.locks = opts.locks ?? defaultLocks();
+    this.flusher = new Flusher({
+      outbox,
+      locks: opts.locks ?? defaultLocks(),
+      client: () => this.client,
+      closed: () => this.closed,
+      minIntervalMs: opts.minIntervalMs ?? 100,
+      ackTimeoutMs: opts.ackTimeoutMs ?? 15_000,
+      delivered: (clientId, seq, id) => this.delivered(clientId, seq, id),
+      refuse: (clientId, error) => this.refuse(clientId, error),
+      retrying: (r) => this.emitter.emit("retrying", r),
+    });
     this.on = this.emitter.on;
     this.off = this.emitter.off;
     // Set in connect(): the constructor of RoomClient is private to its connect().
@@ -187,13 +188,14 @@ export class LiveRoom {
   private onClientState(state: ConnectionState) {
     if (state === "syncing" || state === "live") this.wasOpen = true;
     this.update();
-    if (state === "live") void this.flush();
+    if (state === "live") void this.flusher.flush();
   }
 
   private async onClientClose(code: number) {
     // The frame in flight was too large for the party: that message can never be sent.
-    if (code === CLOSE_CODES.tooLarge && this.inFlight) {
-      await this.refuse(this.inFlight, { code: "payload_too_large", message: "The message is too large." });
+    const inFlight = this.flusher.inFlight;
+    if (code === CLOSE_CODES.tooLarge && inFlight) {
+      await this.refuse(inFlight, { code: "payload_too_large", message: "The message is too large." });
     }
   }
 
@@ -241,7 +243,7 @@ export class LiveRoom {
     this.entries = (await this.outbox.list()).filter((e) => !this.settled.has(e.clientId));
     this.emitter.emit("outbox", this.entries);
     this.update();
-    if (this.client?.state === "live") void this.flush();
+    if (this.client?.state === "live") void this.flusher.flush();
   }
 
   /** Write a message: stored durably at once (shown as pending), sent when the room is live. */
@@ -274,83 +276,6 @@ export class LiveRoom {
   private async refuse(clientId: string, error: NonNullable<OutboxEntry["error"]>) {
     const entry = await this.outbox.fail(clientId, error);
     if (entry) this.emitter.emit("refused", entry);
-  }
-
-  /** Send the outbox, oldest first, while this room is live; one flusher per user and room. */
-  private async flush() {
-    if (this.flushing || this.closed) return;
-    this.flushing = true;
-    try {
-      const name = `petrel-outbox:${this.outbox.userId}:${this.outbox.roomId}`;
-      await this.locks.withLock(name, () => this.flushHeld());
-    } finally {
-      this.flushing = false;
-    }
-    // Something queued while the lock was being released: go again (after a pause, never a spin).
-    if (this.client.state === "live" && (await this.outbox.list()).some((e) => e.state === "queued")) {
-      setTimeout(() => void this.flush(), this.opts.minIntervalMs ?? 100);
-    }
-  }
-
-  private async flushHeld() {
-    let backoff = 500;
-    while (!this.closed && this.client.state === "live" && this.client.socket.readyState === 1) {
-      // Read the storage, not this.entries: another tab may have sent some meanwhile.
-      const next = (await this.outbox.list()).find((e) => e.state === "queued");
-      if (!next) return;
-      const frame = JSON.stringify({
-        type: "message",
-        clientId: next.clientId,
-        body: next.body,
-        attachments: next.attachments,
-      });
-      if (new TextEncoder().encode(frame).length > MAX_FRAME_BYTES) {
-        await this.refuse(next.clientId, {
-          code: "payload_too_large",
-          message: "The message is too large to send.",
-        });
-        continue;
-      }
-      const wait = this.lastSent + (this.opts.minIntervalMs ?? 100) - Date.now();
-      if (wait > 0) await sleep(wait);
-      this.lastSent = Date.now();
-      this.inFlight = next.clientId;
-      try {
-        await this.outbox.attempted(next.clientId);
-        const ack = await this.sendOnce(next);
-        await this.delivered(next.clientId, ack.seq, ack.id);
-        backoff = 500;
-      } catch (err) {
-        const e =
-          err instanceof SendError
-            ? err
-            : new SendError(next.clientId, { code: "internal", message: String(err) });
-        if (!TRANSIENT.has(e.code)) {
-          await this.refuse(next.clientId, { code: e.code, message: e.message, requestId: e.requestId });
-          continue;
-        }
-        const inMs = e.code === "rate_limited" ? Math.max(1, e.retryAfter ?? 1) * 1000 : backoff;
-        if (e.code !== "rate_limited") backoff = Math.min(backoff * 2, 10_000);
-        this.emitter.emit("retrying", { clientId: next.clientId, code: e.code, inMs });
-        await sleep(inMs);
-      } finally {
-        this.inFlight = undefined;
-      }
-    }
-  }
-
-  private sendOnce(e: OutboxEntry): Promise<{ id: string; seq: number }> {
-    const timeoutMs = this.opts.ackTimeoutMs ?? 15_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new SendError(e.clientId, { code: "timeout", message: "No answer from the server." })),
-        timeoutMs,
-      );
-      this.client
-        .send(e.body, { clientId: e.clientId, attachments: e.attachments.length ? e.attachments : undefined })
-        .then(resolve, reject)
-        .finally(() => clearTimeout(timer));
-    });
   }
 
   /** The highest seq delivered so far: persist it to resume after a reload. */
