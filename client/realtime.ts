@@ -3,10 +3,22 @@
  * (re)connect and, after each connect, asks the room for everything after the last seq it has
  * seen, so new messages reach `onMessage` exactly once, in seq order, with no gap — however often
  * the socket drops. Edits and deletions (same seq as the original) arrive through `onUpdate`.
+ * Presence is applied from `welcome` (the full list) and `presence_diff` (API.md v1.1), or from
+ * the older `presence {users}` frame. The lease is renewed with `heartbeat {seq}` every
+ * `heartbeatSeconds` (default leaseSeconds / 3), and after every `ackEvery` messages: the seq is
+ * the read-ack that keeps a reading client from being closed as a slow consumer (4001).
+ * This is the low-level layer; most apps want `Room` (client/room.ts), which adds the outbox.
  */
-import PartySocket from "partysocket";
+import type PartySocket from "partysocket";
 import type { Message } from "../src/shared/message.schema.ts";
-import { CLOSE, type ServerFrame, ServerFrameSchema } from "../src/shared/realtime.ts";
+import { CLOSE } from "../src/shared/realtime.ts";
+import { DEFAULT_TYPING_TTL_MS, type FrameError, parseServerFrame, SendError } from "./frames.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { requestTicket, type Ticket, TicketError, ticketedSocket } from "./tickets.ts";
+
+export * from "./frames.ts";
+export { DEFAULT_LEASE_SECONDS } from "./heartbeat.ts";
+export * from "./tickets.ts";
 
 export type ConnectionState = "connecting" | "syncing" | "live" | "reconnecting" | "closed";
 
@@ -23,65 +35,22 @@ export interface RoomClientOptions {
   onMessage?: (message: Message) => void;
   onUpdate?: (message: Message) => void;
   onPresence?: (users: string[]) => void;
-  onTyping?: (userId: string) => void;
+  /** Someone is typing; show it for `ttlMs` unless renewed (default TYPING_TTL_MS). */
+  onTyping?: (userId: string, ttlMs: number) => void;
   onState?: (state: ConnectionState) => void;
   /** Error frames from the server, and frames from it that were malformed (never acted on). */
   onError?: (error: FrameError) => void;
-}
-
-export interface Ticket {
-  url: string;
-  host: string;
-  party: string;
-  room: string;
-  ticket: string;
-  expiresAt: string;
-}
-
-export async function requestTicket(
-  opts: Pick<RoomClientOptions, "apiUrl" | "accessToken" | "fetch">,
-  channel: string,
-): Promise<Ticket> {
-  const res = await (opts.fetch ?? fetch)(`${opts.apiUrl}/v1/realtime/tickets`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${await opts.accessToken()}`, "content-type": "application/json" },
-    body: JSON.stringify({ channel }),
-  });
-  if (!res.ok) throw new TicketError(res.status);
-  return (await res.json()) as Ticket;
-}
-
-export class TicketError extends Error {
-  readonly status: number;
-  constructor(status: number) {
-    super(`ticket request failed: ${status}`);
-    this.status = status;
-  }
-}
-
-export type FrameError = { code: string; message: string; requestId?: string };
-
-/**
- * A server frame, checked against the protocol before anything acts on it. Malformed JSON and
- * frames that do not match come back as an error with the party's own codes for the same faults.
- */
-export function parseServerFrame(raw: string): { frame: ServerFrame } | { error: FrameError } {
-  let data: unknown;
-  try {
-    data = JSON.parse(raw);
-  } catch {
-    return { error: { code: "malformed_frame", message: "The server sent a frame that is not JSON." } };
-  }
-  const parsed = ServerFrameSchema.safeParse(data);
-  if (parsed.success) return { frame: parsed.data };
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.join(".") || "type";
-  return { error: { code: "invalid_frame", message: `Invalid server frame: ${where}: ${issue?.message}` } };
+  /** Every close of the socket, with its code (see CLOSE_CODES), before any reconnect. */
+  onClose?: (code: number, reason: string) => void;
+  /** Heartbeats renew the presence lease; set false to never send them. */
+  heartbeat?: boolean;
 }
 
 interface Pending {
   resolve: (ack: { id: string; seq: number }) => void;
   reject: (err: Error) => void;
+  /** Written to an open socket (a close then loses its answer); else partysocket queued it. */
+  written: boolean;
 }
 
 export class RoomClient {
@@ -91,7 +60,11 @@ export class RoomClient {
   private buffered = new Map<number, Message>();
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
+  private present = new Set<string>();
+  private readonly heartbeat: Heartbeat;
   state: ConnectionState = "connecting";
+  /** When the last catch-up (`sync`) completed, if one did. */
+  lastSyncAt: Date | undefined;
 
   /** Connect to a room: the first ticket also tells where PartyKit is. */
   static async connect(opts: RoomClientOptions): Promise<RoomClient> {
@@ -102,37 +75,54 @@ export class RoomClient {
   private constructor(opts: RoomClientOptions, first: Ticket) {
     this.opts = opts;
     this.lastSeq = opts.lastSeq ?? 0;
-    let prefetched: Ticket | undefined = first;
-    this.socket = new PartySocket({
-      host: first.host,
-      protocol: first.url.startsWith("wss:") ? "wss" : "ws",
-      party: first.party,
-      room: first.room,
-      WebSocket: opts.WebSocket,
-      maxRetries: Number.POSITIVE_INFINITY,
-      minReconnectionDelay: 200,
-      maxReconnectionDelay: 5000,
-      // A deleted room (4003) is final. A socket closed for lost access (4000) reconnects with
-      // a fresh ticket, whose 404 stops for good; one over the per-user cap (4002) retries with
-      // partysocket's growing delay (its retry count only resets after a connection that lasted).
-      shouldReconnectOnClose: (e) => e.code !== CLOSE.roomDeleted,
-      // A fresh ticket for every (re)connect: tickets live ≤ 60 s and are bound to this channel.
-      query: async () => {
-        const t =
-          prefetched ??
-          (await requestTicket(opts, `room:${opts.roomId}`).catch((err: unknown) => {
-            if (err instanceof TicketError && err.status === 404) this.close();
-            throw err;
-          }));
-        prefetched = undefined;
-        return { ticket: t.ticket };
+    this.socket = ticketedSocket(
+      first,
+      () =>
+        requestTicket(opts, `room:${opts.roomId}`).catch((err: unknown) => {
+          if (err instanceof TicketError && err.status === 404) this.close();
+          throw err;
+        }),
+      {
+        WebSocket: opts.WebSocket,
+        minReconnectionDelay: 200,
+        maxReconnectionDelay: 5000,
+        // A deleted room (4003) is final. A socket closed for lost access (4000) reconnects with
+        // a fresh ticket, whose 404 stops for good; one over the per-user cap (4002) retries with
+        // partysocket's growing delay (its retry count only resets after a connection that lasted).
+        shouldReconnectOnClose: (e) => e.code !== CLOSE.roomDeleted,
       },
-    });
+    );
+    this.heartbeat = new Heartbeat(this.socket, () => this.lastSeq);
     this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
+    // A connection that fails before it opens (server down, no network) is a reconnect too.
+    this.socket.addEventListener("error", () => {
+      if (this.state === "connecting") this.setState("reconnecting");
+    });
     this.socket.addEventListener("close", (e) => {
+      this.heartbeat.stop();
+      for (const [clientId, list] of this.pending) {
+        const lost = list.filter((p) => p.written);
+        if (lost.length === 0) continue;
+        const err = new SendError(clientId, { code: "disconnected", message: `socket closed (${e.code})` });
+        for (const p of lost) p.reject(err);
+        const rest = list.filter((p) => !p.written);
+        if (rest.length) this.pending.set(clientId, rest);
+        else this.pending.delete(clientId);
+      }
+      this.opts.onClose?.(e.code, e.reason);
       if (e.code === CLOSE.roomDeleted) return this.close();
       this.setState(this.state === "closed" ? "closed" : "reconnecting");
     });
+  }
+
+  /** Users present now (one entry per user), sorted. */
+  get presence(): string[] {
+    return [...this.present].sort();
+  }
+
+  private setPresence(users: Iterable<string>) {
+    this.present = new Set(users);
+    this.opts.onPresence?.(this.presence);
   }
 
   /** The highest seq delivered so far: persist it to resume after a reload. */
@@ -163,6 +153,7 @@ export class RoomClient {
       this.buffered.delete(next.seq);
       this.lastSeq = next.seq;
       this.opts.onMessage?.(next);
+      this.heartbeat.delivered();
     }
   }
 
@@ -172,14 +163,16 @@ export class RoomClient {
     const { frame } = parsed;
     switch (frame.type) {
       case "welcome":
-        this.opts.onPresence?.(frame.presence);
+        this.setPresence(frame.presence);
         this.sync(); // catch up on every (re)connect
+        if (this.opts.heartbeat !== false) this.heartbeat.start(frame);
         break;
       case "history":
         for (const m of frame.messages) this.deliver(m);
         if (frame.hasMore) this.sync();
         else {
           this.syncing = false;
+          this.lastSyncAt = new Date();
           this.setState("live");
         }
         break;
@@ -194,12 +187,26 @@ export class RoomClient {
         this.pending.delete(frame.clientId);
         break;
       case "presence":
-        this.opts.onPresence?.(frame.users);
+        this.setPresence(frame.users);
         break;
+      case "presence_diff": {
+        const next = new Set(this.present);
+        for (const u of frame.left) next.delete(u);
+        for (const u of frame.joined) next.add(u);
+        this.setPresence(next);
+        break;
+      }
       case "typing":
-        this.opts.onTyping?.(frame.userId);
+        this.opts.onTyping?.(frame.userId, frame.ttlMs ?? DEFAULT_TYPING_TTL_MS);
         break;
       case "error":
+        // A server from before presence leases refuses the heartbeat frame: stop sending it.
+        if (this.heartbeat.refused(frame)) return;
+        if (frame.clientId && this.pending.has(frame.clientId)) {
+          const err = new SendError(frame.clientId, frame);
+          for (const p of this.pending.get(frame.clientId) ?? []) p.reject(err);
+          this.pending.delete(frame.clientId);
+        }
         this.opts.onError?.(frame);
         if (frame.code === "dependency_unavailable" && this.syncing) {
           setTimeout(() => {
@@ -218,7 +225,8 @@ export class RoomClient {
     const clientId = opts.clientId ?? crypto.randomUUID();
     return new Promise((resolve, reject) => {
       const waiting = this.pending.get(clientId) ?? [];
-      waiting.push({ resolve: (ack) => resolve({ ...ack, clientId }), reject });
+      const written = this.socket.readyState === 1;
+      waiting.push({ resolve: (ack) => resolve({ ...ack, clientId }), reject, written });
       this.pending.set(clientId, waiting);
       this.socket.send(JSON.stringify({ type: "message", clientId, body, attachments: opts.attachments }));
     });
@@ -229,6 +237,7 @@ export class RoomClient {
   }
 
   close() {
+    this.heartbeat.stop();
     this.setState("closed");
     for (const list of this.pending.values()) for (const p of list) p.reject(new Error("closed"));
     this.pending.clear();

@@ -2,7 +2,7 @@
  * Attachment metadata, fetched once per file and kept until shortly before its signed download
  * URL expires; images get an <img> with that URL, other files a download link.
  */
-import { type Client, type FileInfo, ok } from "./api.ts";
+import { type Client, type FileInfo, ok } from "../index.ts";
 import { formatBytes, h, icon } from "./dom.ts";
 
 const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);

@@ -1,8 +1,8 @@
 /** Petrel web client: resumes the session from the refresh cookie, then routes. */
 import "./styles.css";
+import { Session } from "../index.ts";
 import { h } from "./dom.ts";
 import { parse, startRouter } from "./router.ts";
-import { Session } from "./session.ts";
 import {
   forgotView,
   loginView,

@@ -3,7 +3,7 @@
  * (refetched on a stranger). Guests get no member directory (the API answers 403), so for them
  * only the signed-in user has a name: everyone else is shown as "Someone" with a short id tag.
  */
-import { ApiProblem, type Client, type Member, ok } from "./api.ts";
+import { ApiProblem, type Client, type Member, ok } from "../index.ts";
 
 export interface Person {
   userId: string;

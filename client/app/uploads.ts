@@ -2,7 +2,7 @@
  * File upload: declare the file (POST /v1/files), PUT the bytes to the signed upload URL with
  * XMLHttpRequest (fetch has no upload progress), then ask the API to check and complete it.
  */
-import { type Client, type FileInfo, ok } from "./api.ts";
+import { type Client, type FileInfo, ok } from "../index.ts";
 
 export interface UploadProgress {
   sent: number;

@@ -1,11 +1,11 @@
 /**
  * Compile-time check (tsc only, nothing runs): the web client's explicit route types
- * (client/app/api.ts) agree with the Worker's own `App` type. The client cannot import `App`
+ * (client/api.ts) agree with the Worker's own `App` type. The client cannot import `App`
  * itself: its DOM-typed program would then type-check the Worker's sources against the DOM
  * instead of workers-types. Here, in the Worker's program, both meet.
  */
 import type { hc, InferRequestType, InferResponseType } from "hono/client";
-import type { Client } from "../../client/app/api.ts";
+import type { Client } from "../../client/api.ts";
 import type { App } from "../../src/app.ts";
 
 type Server = ReturnType<typeof hc<App>>;

@@ -198,3 +198,102 @@ export async function messageBodies(page: Page): Promise<string[]> {
 export async function roomState(page: Page) {
   return page.locator(".room-head .conn").getAttribute("data-state");
 }
+
+const CONTROL_URL = process.env.PETREL_E2E_CONTROL_URL ?? "";
+
+/** Act on the stack's real `partykit dev` (tests/e2e/control.ts): resolves once done. */
+export async function party(action: "stop" | "start" | "freeze" | "thaw"): Promise<void> {
+  if (!CONTROL_URL) throw new Error("PETREL_E2E_CONTROL_URL is not set: run with `npm run test:e2e`");
+  const res = await fetch(`${CONTROL_URL}/party/${action}`, { method: "POST" });
+  if (res.status !== 204) throw new Error(`party ${action}: ${res.status} ${await res.text()}`);
+}
+
+export interface Member {
+  email: string;
+  name: string;
+  id: string;
+  accessToken: string;
+}
+
+/** Register a user through the API (setup, not the point of a test). */
+export async function registerApi(prefix: string): Promise<Member> {
+  const handle = uniq(prefix).toLowerCase().slice(0, 30);
+  const email = `${handle}@example.com`;
+  const res = await api<{ user: { id: string; name: string }; accessToken: string }>("/v1/auth/register", {
+    body: { email, password: PASSWORD, name: `${prefix} ${handle.slice(-4)}`, handle },
+  });
+  if (res.status !== 201) throw new Error(`register ${email}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { email, name: res.body.user.name, id: res.body.user.id, accessToken: res.body.accessToken };
+}
+
+/** A fresh org with one public room, its owner and one member (invited, verified, accepted). */
+export async function roomWithTwo(): Promise<{
+  owner: Member;
+  member: Member;
+  roomId: string;
+  orgId: string;
+}> {
+  const owner = await registerApi("owner");
+  const member = await registerApi("member");
+  const org = await api<{ id: string }>("/v1/orgs", {
+    token: owner.accessToken,
+    body: { name: uniq("Org ") },
+  });
+  const room = await api<{ id: string }>(`/v1/orgs/${org.body.id}/rooms`, {
+    token: owner.accessToken,
+    body: { name: "general", visibility: "public" },
+  });
+  const invited = await api(`/v1/orgs/${org.body.id}/invitations`, {
+    token: owner.accessToken,
+    body: { email: member.email, role: "member" },
+  });
+  if (org.status !== 201 || room.status !== 201 || invited.status !== 201)
+    throw new Error(`setup: ${org.status} ${room.status} ${invited.status}`);
+  const verify = await mailToken(member.email, /confirm your email/i);
+  assertStatus(await api("/v1/auth/verify-email", { body: { token: verify } }), 204);
+  const invitation = await mailToken(member.email, /invited/i);
+  assertStatus(
+    await api(`/v1/invitations/${invitation}/accept`, { method: "POST", token: member.accessToken }),
+    200,
+  );
+  return { owner, member, roomId: room.body.id, orgId: org.body.id };
+}
+
+function assertStatus(res: { status: number; body: unknown }, status: number) {
+  if (res.status !== status)
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+/** Every message the server stores for a room, in seq order (REST history, paged). */
+export async function storedMessages(
+  roomId: string,
+  token: string,
+): Promise<Array<{ seq: number; body: string; clientId: string; authorId: string }>> {
+  const out: Array<{ seq: number; body: string; clientId: string; authorId: string }> = [];
+  for (let after = 0; ; ) {
+    const page = await api<{ items: typeof out; hasMore: boolean }>(
+      `/v1/rooms/${roomId}/messages?afterSeq=${after}&limit=100`,
+      { token },
+    );
+    if (page.status !== 200) throw new Error(`history: ${page.status}`);
+    out.push(...page.body.items);
+    if (!page.body.hasMore || page.body.items.length === 0) return out;
+    after = page.body.items.at(-1)!.seq;
+  }
+}
+
+/** The `message` frames a page writes to its WebSockets, as sent (clientId and body). */
+export function sentMessageFrames(page: Page): Array<{ clientId: string; body: string }> {
+  const frames: Array<{ clientId: string; body: string }> = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", ({ payload }) => {
+      try {
+        const f = JSON.parse(String(payload)) as { type?: string; clientId?: string; body?: string };
+        if (f.type === "message") frames.push({ clientId: f.clientId!, body: f.body! });
+      } catch {
+        // not JSON: not a message frame
+      }
+    });
+  });
+  return frames;
+}

@@ -21,6 +21,7 @@ const stack = await startStack(log);
 process.env.PETREL_E2E_URL = stack.url;
 process.env.PETREL_E2E_SHORT_SESSION_URL = stack.shortSessionUrl;
 process.env.PETREL_E2E_OIDC_URL = stack.oidcUrl;
+process.env.PETREL_E2E_CONTROL_URL = stack.controlUrl;
 let passed = 0;
 let failed = 0;
 try {

@@ -1,6 +1,6 @@
 /**
  * An access token that expires under an open page, against the stack's short-session Worker
- * (tokens live 30 s, no clock leeway). What the client is built to do (client/app/session.ts):
+ * (tokens live 30 s, no clock leeway). What the client is built to do (client/session.ts):
  * the token lives in memory; a 401 `token_expired` refreshes it once through the HttpOnly cookie
  * and retries, so the page goes on; when that refresh fails too, the session is over and the user
  * lands on the login screen, and after logging in, back where they were.

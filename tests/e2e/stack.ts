@@ -3,7 +3,8 @@
  * the demo data of scripts/seed.ts), redis-server + the Upstash REST bridge, a local OpenID
  * Connect provider, partykit dev and the Worker in wrangler dev serving the freshly built client
  * from its static assets. A second Worker on the same services issues access tokens that expire
- * after 30 s, for the session-expiry spec.
+ * after 30 s, for the session-expiry spec. A loopback control server (`controlUrl`, see
+ * tests/e2e/control.ts) stops, freezes and restarts that partykit dev for the specs.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
 import { startPartykit, startSqld, startTestRedis, startWranglerDev } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
 import { seed } from "../../scripts/seed.ts";
+import { startControl } from "./control.ts";
 
 export interface Stack {
   url: string;
@@ -23,6 +25,8 @@ export interface Stack {
   shortSessionUrl: string;
   partyUrl: string;
   oidcUrl: string;
+  /** POST /party/{stop,start,freeze,thaw} (tests/e2e/control.ts). */
+  controlUrl: string;
   stop(): Promise<void>;
 }
 
@@ -95,7 +99,7 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
       ...redisVars,
     };
     const origin = (base: string) => ({ PUBLIC_API_URL: base, APP_URL: `${base}/app`, CORS_ORIGINS: base });
-    const [party, worker, shortWorker] = await Promise.all([
+    const startParty = () =>
       startPartykit({
         port: partyPort!,
         persistDir: join(dir, "partykit"),
@@ -107,7 +111,9 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
           ENVIRONMENT: "test",
         },
         echo,
-      }),
+      });
+    const [party, worker, shortWorker] = await Promise.all([
+      startParty(),
       startWranglerDev({
         port: workerPort!,
         stateDir: join(dir, "wrangler"),
@@ -125,15 +131,16 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
         vars: { ...vars, ...origin(shortSessionUrl), ...SHORT_SESSION_VARS },
       }),
     ]);
+    const control = await startControl(party, startParty, log);
     cleanups.push(
-      () => party.stop(),
+      () => control.close(),
       () => worker.stop(),
       () => shortWorker.stop(),
     );
     log(
       `stack ready in ${Date.now() - t} ms: ${url}${redis ? "" : " (DEGRADED, no redis-server: memory store)"}`,
     );
-    return { url, shortSessionUrl, partyUrl, oidcUrl: oidc.issuer, stop };
+    return { url, shortSessionUrl, partyUrl, oidcUrl: oidc.issuer, controlUrl: control.url, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,8 +1,9 @@
 /** Sign-in screens: log in, register, password reset, email verification and the OAuth return. */
-import { ok } from "../api.ts";
+
+import type { Session } from "../../index.ts";
+import { ok } from "../../index.ts";
 import { errorText, h, logo } from "../dom.ts";
 import { href, navigate } from "../router.ts";
-import type { Session } from "../session.ts";
 
 const NEXT_KEY = "petrel:next";
 

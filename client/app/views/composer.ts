@@ -1,5 +1,5 @@
 /** The message composer: text, file attachments with real upload progress, Enter to send. */
-import type { Client, FileInfo } from "../api.ts";
+import type { Client, FileInfo } from "../../index.ts";
 import { announce, errorText, formatBytes, h, icon } from "../dom.ts";
 import { uploadFile } from "../uploads.ts";
 

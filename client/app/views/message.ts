@@ -1,5 +1,5 @@
 /** One message in the timeline: author, time, body with @mentions, attachments, own-message actions. */
-import type { Message } from "../api.ts";
+import type { Message } from "../../index.ts";
 import { errorText, formatTime, h } from "../dom.ts";
 import type { Files } from "../files.ts";
 import { idTag, type People } from "../people.ts";

@@ -3,12 +3,9 @@
  * channel (party "notifications", a fresh ticket per connect). After a reconnect the list is
  * reloaded, so nothing pushed while the socket was down is missed.
  */
-import PartySocket from "partysocket";
-import { parseServerFrame, requestTicket, type Ticket } from "../../realtime.ts";
-import { type Notification, ok } from "../api.ts";
+import { type Notification, ok, type Session, UserChannel } from "../../index.ts";
 import { announce, formatTime, h, icon } from "../dom.ts";
 import { navigate } from "../router.ts";
-import type { Session } from "../session.ts";
 
 export interface Describe {
   person(userId: string): string | undefined;
@@ -21,7 +18,7 @@ export class Notifications {
   private badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   private list = h("ul", { class: "notif-list" });
   private unread = new Map<string, Notification>();
-  private socket: PartySocket | null = null;
+  private socket: UserChannel | null = null;
   private closed = false;
   private readonly session: Session;
   private readonly describe: Describe;
@@ -60,37 +57,17 @@ export class Notifications {
 
   async start() {
     await this.reload();
-    const opts = {
+    const channel = await UserChannel.connect({
       apiUrl: this.session.baseUrl,
       accessToken: this.session.accessToken,
       fetch: this.session.fetch,
-    };
-    let prefetched: Ticket | undefined = await requestTicket(opts, "user");
-    if (this.closed) return;
-    let opened = 0;
-    this.socket = new PartySocket({
-      host: prefetched.host,
-      protocol: prefetched.url.startsWith("wss:") ? "wss" : "ws",
-      party: prefetched.party,
-      room: prefetched.room,
-      maxRetries: Number.POSITIVE_INFINITY,
-      minReconnectionDelay: 500,
-      maxReconnectionDelay: 10_000,
-      query: async () => {
-        const t = prefetched ?? (await requestTicket(opts, "user"));
-        prefetched = undefined;
-        return { ticket: t.ticket };
-      },
-    });
-    this.socket.addEventListener("open", () => {
-      if (opened++ > 0) this.reload().catch(() => undefined);
-    });
-    this.socket.addEventListener("message", (e) => {
+      onNotification: (n) => this.add(n),
+      onReconnect: () => this.reload().catch(() => undefined),
       // Checked before use: a malformed frame is never shown (the list reloads on every reconnect).
-      const parsed = parseServerFrame(String(e.data));
-      if ("error" in parsed) console.warn("notifications: ignored a frame", parsed.error);
-      else if (parsed.frame.type === "notification") this.add(parsed.frame.notification);
+      onError: (err) => console.warn("notifications: ignored a frame", err),
     });
+    if (this.closed) return channel.close();
+    this.socket = channel;
   }
 
   stop() {

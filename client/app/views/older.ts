@@ -2,7 +2,7 @@
  * Older history, a page at a time (`beforeSeq` = the oldest seq on screen): loaded when the
  * "Load older messages" button at the top scrolls into view, or when it is pressed.
  */
-import { type Client, ok } from "../api.ts";
+import { type Client, ok } from "../../index.ts";
 import { errorText, h } from "../dom.ts";
 import type { Timeline } from "./timeline.ts";
 

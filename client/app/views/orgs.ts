@@ -1,5 +1,5 @@
 /** Org screens: the welcome (create a first org), an org's overview (rooms, invitations, members). */
-import { type Client, type Org, ok, type Room } from "../api.ts";
+import { type Client, type Org, ok, type Room } from "../../index.ts";
 import { errorText, h, icon } from "../dom.ts";
 import type { People } from "../people.ts";
 import { href, navigate } from "../router.ts";

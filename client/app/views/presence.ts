@@ -47,7 +47,10 @@ export class Presence {
   }
 }
 
-/** "Ada is typing…": each typing frame shows its author for 3 s (frames repeat while typing goes on). */
+/**
+ * "Ada is typing…": each typing frame shows its author for the frame's ttl (frames repeat while
+ * typing goes on); it ends earlier with their message, or when they leave the room.
+ */
 export class TypingIndicator {
   readonly el = h("p", { class: "typing", "aria-live": "polite" });
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -57,13 +60,18 @@ export class TypingIndicator {
     this.people = people;
   }
 
-  started(userId: string) {
+  started(userId: string, ttlMs: number) {
     clearTimeout(this.timers.get(userId));
     this.timers.set(
       userId,
-      setTimeout(() => this.stopped(userId), 3500),
+      setTimeout(() => this.stopped(userId), ttlMs),
     );
     this.render();
+  }
+
+  /** Nobody who left the room is shown typing. */
+  onlyAmong(present: string[]) {
+    for (const id of [...this.timers.keys()]) if (!present.includes(id)) this.stopped(id);
   }
 
   stopped(userId: string) {

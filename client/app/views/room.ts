@@ -1,45 +1,56 @@
 /**
- * A room: history from REST (scroll up for older pages with beforeSeq), then the realtime helper
- * for live messages, presence and typing. The last seen seq is kept in localStorage, so a reopened
- * page resumes right after it and the helper's catch-up (`sync`) delivers exactly what was missed.
+ * A room: history from REST (scroll up for older pages with beforeSeq), then the SDK's LiveRoom
+ * for live messages, presence, typing and the outbox. The last seen seq is kept in localStorage,
+ * so a reopened page resumes right after it and the catch-up (`sync`) delivers exactly what was
+ * missed. What the user writes goes to the outbox in IndexedDB first: it shows as pending,
+ * survives a reload or a closed tab, and is sent once the room is live (by one tab, if several
+ * are open).
  */
-import { type ConnectionState, RoomClient } from "../../realtime.ts";
-import { type Message, ok, type Room } from "../api.ts";
+import {
+  indexedDbStorage,
+  LiveRoom,
+  type OutboxEntry,
+  ok,
+  type Room,
+  type RoomStatus,
+  type Session,
+} from "../../index.ts";
 import { announce, h } from "../dom.ts";
 import type { Files } from "../files.ts";
 import type { People } from "../people.ts";
-import type { Session } from "../session.ts";
 import { Composer } from "./composer.ts";
 import { OlderHistory } from "./older.ts";
 import { Presence, TypingIndicator } from "./presence.ts";
 import { Timeline } from "./timeline.ts";
 
 const PAGE = 30;
-const SEND_TIMEOUT_MS = 15_000;
-const STATE_TEXT: Record<ConnectionState, string> = {
-  connecting: "Connecting…",
-  syncing: "Catching up…",
-  live: "Connected · caught up",
-  reconnecting: "Reconnecting…",
-  closed: "Offline",
-};
+/** One outbox store for the whole app: every tab of the origin shares it. */
+const storage = indexedDbStorage();
+const plural = (n: number) => `${n} message${n === 1 ? "" : "s"}`;
+
+function statusText(s: RoomStatus): string {
+  switch (s.state) {
+    case "connecting":
+      return "Connecting…";
+    case "syncing":
+      return s.pending > 0 ? `Syncing ${plural(s.pending)}…` : "Catching up…";
+    case "live":
+      return "Connected · caught up";
+    case "offline":
+      return `${s.reconnecting ? "Reconnecting…" : "Offline"}${s.pending > 0 ? ` · ${s.pending} pending` : ""}`;
+    case "closed":
+      return "Disconnected";
+  }
+}
 
 export const lastSeqKey = (userId: string, roomId: string) => `petrel:lastSeq:${userId}:${roomId}`;
 
 export class RoomView {
   readonly el: HTMLElement;
-  private client: RoomClient | null = null;
-  private resolveClient: (client: RoomClient) => void = () => undefined;
-  private clientReady = new Promise<RoomClient>((resolve) => {
-    this.resolveClient = resolve;
-  });
+  private client: LiveRoom | null = null;
   private timeline: Timeline;
   private composer: Composer;
-  private status = h(
-    "p",
-    { class: "conn", role: "status", "data-state": "connecting" },
-    STATE_TEXT.connecting,
-  );
+  private status = h("p", { class: "conn", role: "status", "data-state": "connecting" }, "Connecting…");
   private alert = h("p", { class: "error", role: "alert" });
   private presence: Presence;
   private typing: TypingIndicator;
@@ -47,6 +58,9 @@ export class RoomView {
   private caughtUp = 0;
   private readTimer: ReturnType<typeof setTimeout> | undefined;
   private lastTyping = 0;
+  private acked = new Set<string>();
+  /** "(5 new)" after the first catch-up, kept while the room stays live. */
+  private liveNote = "";
   private closed = false;
   private older: OlderHistory;
   private readonly session: Session;
@@ -131,31 +145,53 @@ export class RoomView {
     this.timeline.scrollToEnd();
     this.scheduleRead();
     document.addEventListener("visibilitychange", this.onVisible);
-    const client = await RoomClient.connect({
-      apiUrl: this.session.baseUrl,
-      accessToken: this.session.accessToken,
-      fetch: this.session.fetch,
+    const client = await LiveRoom.open({
+      session: this.session,
       roomId: this.room.id,
+      storage,
       lastSeq: saved ?? this.timeline.newestSeq,
-      onMessage: (m) => {
-        if (this.firstSync) this.caughtUp++;
-        this.timeline.add(m as Message, { newSince: this.firstSync ? saved : undefined });
-        this.typing.stopped(m.authorId);
-        localStorage.setItem(key, String(this.client?.seq ?? m.seq));
-        this.scheduleRead();
-      },
-      onUpdate: (m) => this.timeline.update(m as Message),
-      onPresence: (users) => this.presence.set(users),
-      onTyping: (userId) => {
-        if (userId !== me.id) this.typing.started(userId);
-      },
-      onState: (state) => this.setState(state),
-      onError: (err) => this.showError(err.message),
     });
     this.client = client;
     if (this.closed) return client.close();
-    this.resolveClient(client);
+    client.on("message", (m) => {
+      if (this.firstSync) this.caughtUp++;
+      this.timeline.add(m, { newSince: this.firstSync ? saved : undefined });
+      this.typing.stopped(m.authorId);
+      localStorage.setItem(key, String(client.seq));
+      this.scheduleRead();
+    });
+    client.on("update", (m) => this.timeline.update(m));
+    client.on("presence", (users) => {
+      this.presence.set(users);
+      this.typing.onlyAmong(users);
+    });
+    client.on("typing", ({ userId, ttlMs }) => this.typing.started(userId, ttlMs));
+    client.on("status", (status) => this.setState(status));
+    client.on("outbox", (entries) => this.showOutbox(entries));
+    client.on("delivered", ({ clientId, seq }) => {
+      this.acked.add(clientId);
+      this.timeline.acked(clientId, seq);
+    });
+    client.on("error", (err) => this.showError(err.message));
+    this.showOutbox(client.pending);
+    this.setState(client.current);
     this.composer.focus();
+  }
+
+  /** The outbox as pending rows: queued ones wait, refused ones show why, with retry / discard. */
+  private showOutbox(entries: OutboxEntry[]) {
+    const ids = new Set(entries.map((e) => e.clientId));
+    for (const e of entries) {
+      this.timeline.addPending(e.clientId, e.body, e.attachments);
+      if (e.state === "failed")
+        this.timeline.failed(e.clientId, e.error?.message ?? "refused", {
+          retry: () => void this.client?.retry(e.clientId),
+          discard: () => void this.client?.discard(e.clientId),
+        });
+      else this.timeline.queued(e.clientId);
+    }
+    for (const id of this.timeline.pendingIds())
+      if (!ids.has(id) && !this.acked.has(id)) this.timeline.removePending(id);
   }
 
   private showError(message: string) {
@@ -165,41 +201,35 @@ export class RoomView {
     }, 5000);
   }
 
-  private setState(state: ConnectionState) {
-    let text = STATE_TEXT[state];
-    if (state === "live" && this.firstSync) {
+  private setState(status: RoomStatus) {
+    if (status.state === "live" && this.firstSync) {
       this.firstSync = false;
-      if (this.caughtUp > 0) text += ` (${this.caughtUp} new)`;
+      if (this.caughtUp > 0) this.liveNote = ` (${this.caughtUp} new)`;
       this.status.dataset.caughtUp = String(this.caughtUp);
+    } else if (status.state !== "live") this.liveNote = "";
+    const text = statusText(status) + (status.state === "live" ? this.liveNote : "");
+    this.status.dataset.state = status.state;
+    this.status.dataset.pending = String(status.pending);
+    if (status.lastSyncAt) {
+      this.status.dataset.lastSync = status.lastSyncAt.toISOString();
+      this.status.title = `Last synced ${status.lastSyncAt.toLocaleTimeString()}`;
     }
-    this.status.dataset.state = state;
     this.status.textContent = text;
   }
 
+  /** Into the outbox (durable at once), then sent by the SDK when the room is live. */
   private send(body: string, attachments: string[]) {
-    const clientId = crypto.randomUUID();
-    this.timeline.addPending(clientId, body, attachments);
-    // Sent (or queued by the socket while it reconnects) once the room is connected; a retry
-    // reuses the clientId, so the server stores the message at most once.
-    const attempt = () => {
-      const timer = setTimeout(() => this.timeline.failed(clientId, attempt), SEND_TIMEOUT_MS);
-      this.clientReady
-        .then((client) =>
-          client.send(body, { clientId, attachments: attachments.length ? attachments : undefined }),
-        )
-        .then((ack) => {
-          clearTimeout(timer);
-          this.timeline.acked(clientId, ack.seq);
-        })
-        .catch(() => clearTimeout(timer));
-    };
-    attempt();
+    const client = this.client;
+    if (!client) return this.showError("Not connected yet; try again in a moment.");
+    client
+      .send(body, attachments)
+      .catch((err) => this.showError(`Could not keep the message: ${String(err)}`));
   }
 
   /** At most one typing frame per 2 s (the party throttles too), and only while connected. */
   private sendTyping() {
     const client = this.client;
-    if (client?.state !== "live" || Date.now() - this.lastTyping < 2000) return;
+    if (client?.current.state !== "live" || Date.now() - this.lastTyping < 2000) return;
     this.lastTyping = Date.now();
     client.typing();
   }

@@ -2,12 +2,13 @@
  * The signed-in layout: top bar (menu, notifications, account), the sidebar (org switcher and
  * rooms) and the main area, which shows the welcome, an org, an invitation or a room.
  */
-import { type Org, ok, type Room } from "../api.ts";
+
+import type { Session } from "../../index.ts";
+import { type Org, ok, type Room } from "../../index.ts";
 import { errorText, h, icon, logo, replaceChildren } from "../dom.ts";
 import { Files } from "../files.ts";
 import { People } from "../people.ts";
 import { href, navigate, type Route } from "../router.ts";
-import type { Session } from "../session.ts";
 import { Notifications } from "./notifications.ts";
 import { createOrgForm, invitationView, orgView, roomLink, welcomeView } from "./orgs.ts";
 import { RoomView } from "./room.ts";

@@ -2,7 +2,7 @@
  * The ordered message list of a room. Confirmed messages sit in seq order, each seq exactly once;
  * messages being sent (optimistic, keyed by clientId) sit after them until the server confirms.
  */
-import type { Message } from "../api.ts";
+import type { Message } from "../../index.ts";
 import { h } from "../dom.ts";
 import { fill, type MessageContext, renderMessage } from "./message.ts";
 
@@ -13,6 +13,8 @@ export class Timeline {
   private jump = h("button", { type: "button", class: "jump", hidden: true }, "↓ New messages");
   private bySeq = new Map<number, { m: Message; li: HTMLLIElement }>();
   private pending = new Map<string, HTMLLIElement>();
+  /** clientIds of own messages shown as stored. */
+  private stored = new Set<string>();
   private divider: HTMLLIElement | null = null;
   private pinned = true;
   private lastTop = -1;
@@ -92,7 +94,17 @@ export class Timeline {
     fill(hit.li, m, this.ctx);
   }
 
-  addPending(clientId: string, body: string, attachments: string[]): HTMLLIElement {
+  /** Own messages still in the outbox, keyed by clientId (the seq of those already acked). */
+  pendingIds(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** An outbox entry: shown after the stored messages until the server has it. */
+  addPending(clientId: string, body: string, attachments: string[]): HTMLLIElement | undefined {
+    const existing = this.pending.get(clientId);
+    if (existing) return existing;
+    // Already stored and shown (an outbox list read before its removal): no second row.
+    if (this.stored.has(clientId)) return undefined;
     const li = h("li", { class: "msg own pending", "data-client-id": clientId, "aria-busy": "true" });
     const fake: Message = {
       id: clientId,
@@ -108,11 +120,19 @@ export class Timeline {
     };
     fill(li, fake, this.ctx);
     li.querySelector(".msg-actions")?.remove();
-    li.append(h("span", { class: "status" }, "Sending…"));
+    li.append(h("span", { class: "status" }, "Pending"));
     this.pending.set(clientId, li);
     this.list.append(li);
     this.scrollToEnd();
     return li;
+  }
+
+  /** Queued (again): waiting to be sent. */
+  queued(clientId: string) {
+    const li = this.pending.get(clientId);
+    if (!li?.classList.contains("failed")) return;
+    li.classList.remove("failed");
+    li.querySelector(".status")?.replaceChildren("Pending");
   }
 
   /** The ack arrived: stored with this seq (the message frame itself may still be on its way). */
@@ -125,19 +145,31 @@ export class Timeline {
     li.querySelector(".status")?.replaceChildren("Sent");
   }
 
-  failed(clientId: string, retry: () => void) {
+  /** Refused by the server: the reason, and the choice to send it again or drop it. */
+  failed(clientId: string, reason: string, actions: { retry: () => void; discard: () => void }) {
     const li = this.pending.get(clientId);
-    if (!li) return;
+    if (!li || li.classList.contains("failed")) return;
     li.classList.add("failed");
     li.querySelector(".status")?.replaceChildren(
-      "Not sent. ",
-      h("button", { type: "button", class: "link", onClick: retry }, "Retry"),
+      h("span", { class: "error", role: "alert" }, `Not sent: ${reason} `),
+      h("button", { type: "button", class: "link", onClick: actions.retry }, "Retry"),
+      " · ",
+      h("button", { type: "button", class: "link", onClick: actions.discard }, "Discard"),
     );
+  }
+
+  /** Gone from the outbox without being seen here (discarded): drop its row. */
+  removePending(clientId: string) {
+    const li = this.pending.get(clientId);
+    if (!li || li.classList.contains("sent")) return;
+    this.pending.delete(clientId);
+    li.remove();
   }
 
   private insert(m: Message): HTMLLIElement {
     const li = renderMessage(m, this.ctx);
     const pending = this.pending.get(m.clientId);
+    if (m.authorId === this.ctx.me) this.stored.add(m.clientId);
     if (pending && m.authorId === this.ctx.me) {
       this.pending.delete(m.clientId);
       pending.remove();

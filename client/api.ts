@@ -9,12 +9,12 @@
 import type { z } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import { hc } from "hono/client";
-import type { AuthResponseSchema, UserSchema } from "../../src/routes/auth/auth.schema.ts";
-import type { CreatedFileSchema, FileSchema } from "../../src/routes/files/files.schema.ts";
-import type { InvitationSchema, MemberSchema, OrgSchema } from "../../src/routes/orgs/orgs.schema.ts";
-import type { RoomSchema } from "../../src/routes/rooms/rooms.schema.ts";
-import type { Message, MessageHistory } from "../../src/shared/message.schema.ts";
-import type { Notification } from "../../src/shared/notification.schema.ts";
+import type { AuthResponseSchema, UserSchema } from "../src/routes/auth/auth.schema.ts";
+import type { CreatedFileSchema, FileSchema } from "../src/routes/files/files.schema.ts";
+import type { InvitationSchema, MemberSchema, OrgSchema } from "../src/routes/orgs/orgs.schema.ts";
+import type { RoomSchema } from "../src/routes/rooms/rooms.schema.ts";
+import type { Message, MessageHistory } from "../src/shared/message.schema.ts";
+import type { Notification } from "../src/shared/notification.schema.ts";
 
 export type User = z.output<typeof UserSchema>;
 export type AuthResponse = z.output<typeof AuthResponseSchema>;
