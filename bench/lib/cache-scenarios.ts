@@ -99,6 +99,7 @@ async function expressBaseline(ctx: BenchContext): Promise<Prepared> {
   await expectCache(ctx, "/v1/me", headers, "HIT");
   return {
     headers,
+    servedBy: proc.child.pid,
     teardown: async () => {
       restore();
       await proc.stop();

@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { countTrip } from "../lib/costs.ts";
 import { DependencyError } from "../lib/errors.ts";
 
 /**
@@ -22,10 +23,27 @@ function wrap<T>(p: Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * The Upstash client, with every HTTP request it sends counted (src/lib/costs.ts): single
+ * commands, pipelines and MULTI/EXEC all go through its one requester, so the count is exact
+ * for the cache, the rate limiter and anything else that uses this client.
+ */
+class CountedRedis extends Redis {
+  constructor(config: ConstructorParameters<typeof Redis>[0]) {
+    super(config);
+    const requester = this.client;
+    const send = requester.request.bind(requester);
+    requester.request = (req) => {
+      countTrip("redis");
+      return send(req);
+    };
+  }
+}
+
 export function createUpstashStore(url: string, token: string, timeoutMs: number): KeyValueStore {
   // A signal factory (not one fixed signal, which would abort every later call) and no
   // retries: on the hot path a slow Redis must fail fast, callers degrade.
-  const redis = new Redis({
+  const redis: Redis = new CountedRedis({
     url,
     token,
     retry: false,

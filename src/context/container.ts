@@ -10,6 +10,7 @@ import { createPartykitPublisher, type RealtimePublisher } from "../adapters/rea
 import { createStorage, type ObjectStorage } from "../adapters/storage.ts";
 import type { Config } from "../config.ts";
 import { type DatabaseHandle, getDatabase } from "../db/client.ts";
+import type { TripCounts } from "../lib/costs.ts";
 import type { Logger } from "../lib/log.ts";
 
 export interface Services {
@@ -20,8 +21,12 @@ export interface Services {
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
   readonly mailer: Mailer;
-  /** Round trips this request made so far, counted in the adapters (no I/O, creates nothing). */
-  costs(): { db: number };
+  /**
+   * Round trips this request made so far, counted in the adapters (no I/O, creates nothing):
+   * the database per handle, Redis into `trips` while the request runs under countTrips().
+   */
+  costs(): { db: number; redis: number };
+  readonly trips: TripCounts;
 }
 
 // Module scope holds only what is safe to share across requests of one isolate:
@@ -60,8 +65,10 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   let realtime: RealtimePublisher | undefined;
   let storage: ObjectStorage | undefined;
   let mailer: Mailer | undefined;
+  const trips: TripCounts = { redis: 0 };
   return {
-    costs: () => ({ db: database?.roundTrips ?? 0 }),
+    trips,
+    costs: () => ({ db: database?.roundTrips ?? 0, redis: trips.redis }),
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
       return database;

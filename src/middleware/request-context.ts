@@ -5,6 +5,7 @@ import { getConfig } from "../config.ts";
 import { createServices } from "../context/container.ts";
 import { createServiceContext } from "../context/service-context.ts";
 import type { AppEnv } from "../env.ts";
+import { countTrips } from "../lib/costs.ts";
 import { createLogger } from "../lib/log.ts";
 import { requestIdOr } from "../lib/request-id.ts";
 import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
@@ -68,8 +69,13 @@ export const requestContext = () =>
         },
       }),
     );
-    await next();
-    if (config.COST_HEADERS === "on") c.res.headers.set("X-Petrel-Cost", `db=${services.costs().db}`);
+    if (config.COST_HEADERS === "on") {
+      await countTrips(services.trips, next);
+      const { db, redis } = services.costs();
+      c.res.headers.set("X-Petrel-Cost", `db=${db}, redis=${redis}`);
+    } else {
+      await next();
+    }
     // A 5xx that a handler returned instead of throwing is still an error worth seeing, once.
     if (c.res.status >= 500 && !reported.has(c) && !EXPECTED_5XX.has(c.req.path)) {
       reported.add(c);
