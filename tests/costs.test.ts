@@ -66,3 +66,22 @@ describe("round-trip counting", () => {
     expect(cost(res)).toEqual({ db: 1, redis: 0 });
   });
 });
+
+describe("the API limit's Redis cost under concurrency", () => {
+  it("far from the limit, requests arriving while a sync is on its way count locally: no sync each", async () => {
+    const isolate = { REDIS_TIMEOUT_MS: "3011", ...QUIET_SYNC };
+    const u = await registerUser();
+    // The first request syncs the user's counter: the isolate now holds a local batch of 100.
+    await apiWithEnv(isolate, "/v1/me", bearer(u.accessToken));
+    await apiWithEnv(isolate, "/v1/me", bearer(u.accessToken)); // the read is in the memory tier
+    // 150 at once: 99 fit the batch, one syncs, and those that arrive during its round trip
+    // are counted locally (they go with the next sync) instead of syncing one by one.
+    const res = await Promise.all(
+      Array.from({ length: 150 }, () => apiWithEnv(isolate, "/v1/me", bearer(u.accessToken))),
+    );
+    expect(res.map((r) => r.status)).toEqual(Array(150).fill(200));
+    const redis = res.reduce((n, r) => n + cost(r).redis, 0);
+    expect(redis).toBeGreaterThanOrEqual(1);
+    expect(redis).toBeLessThanOrEqual(3);
+  });
+});

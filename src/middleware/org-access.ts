@@ -16,7 +16,7 @@ import { can, isOrgAction, type OrgAction, type OrgRole } from "../services/orgs
 export function requireOrgPermission(action: OrgAction) {
   if (!isOrgAction(action)) throw new Error(`requireOrgPermission: unknown action ${String(action)}`);
   return createMiddleware<AppEnv>(async function requireOrgPermission(c, next) {
-    const auth = c.var.auth;
+    const auth = c.get("auth");
     if (!auth) throw new ApiError("unauthorized"); // fail closed when mounted without requireAuth()
     const orgId = c.req.param("orgId");
     if (!orgId || !ID_PATTERN.test(orgId)) {
@@ -24,7 +24,7 @@ export function requireOrgPermission(action: OrgAction) {
         errors: [{ path: "orgId", message: "must be a lower-case UUID" }],
       });
     }
-    const membership = await findMembership(c.var.ctx, orgId, auth.userId);
+    const membership = await findMembership(c.get("ctx"), orgId, auth.userId);
     if (!membership) throw new ApiError("not_found", "No such organization.");
     if (!can(membership.role, action)) {
       throw new ApiError("forbidden", `Your role in this organization (${membership.role}) cannot do this.`);
@@ -36,8 +36,8 @@ export function requireOrgPermission(action: OrgAction) {
 
 /** The membership that requireOrgPermission() loaded; fails closed when the guard is missing. */
 export function orgMember(c: Context<AppEnv>): { userId: string; orgId: string; role: OrgRole } {
-  const m = c.var.membership;
-  const auth = c.var.auth;
+  const m = c.get("membership");
+  const auth = c.get("auth");
   if (!m || !auth) throw new Error("orgMember(): the route lacks requireOrgPermission()");
   return { userId: auth.userId, ...m };
 }

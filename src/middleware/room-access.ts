@@ -20,31 +20,31 @@ const invalidId = (param: string) =>
  */
 export function requireRoomAccess(via: "roomId" | "messageId" = "roomId") {
   return createMiddleware<AppEnv>(async function requireRoomAccess(c, next) {
-    const auth = c.var.auth;
+    const auth = c.get("auth");
     if (!auth) throw new ApiError("unauthorized"); // fail closed when mounted without requireAuth()
     const id = c.req.param(via);
     if (!id || !ID_PATTERN.test(id)) throw invalidId(via);
     let roomId = id;
     if (via === "messageId") {
-      const message = await loadMessage(c.var.ctx, id);
+      const message = await loadMessage(c.get("ctx"), id);
       c.set("message", message);
       roomId = message.roomId;
     }
-    c.set("roomAccess", await roomAccess(c.var.ctx, roomId, auth.userId));
+    c.set("roomAccess", await roomAccess(c.get("ctx"), roomId, auth.userId));
     await next();
   });
 }
 
 /** The access requireRoomAccess() loaded; fails closed when the guard is missing. */
 export function roomOf(c: Context<AppEnv>): RoomAccess {
-  const access = c.var.roomAccess;
+  const access = c.get("roomAccess");
   if (!access) throw new Error("roomOf(): the route lacks requireRoomAccess()");
   return access;
 }
 
 /** The message requireRoomAccess("messageId") loaded. */
 export function messageOf(c: Context<AppEnv>): MessageRow {
-  const message = c.var.message;
+  const message = c.get("message");
   if (!message) throw new Error('messageOf(): the route lacks requireRoomAccess("messageId")');
   return message;
 }
