@@ -6,6 +6,7 @@ import type { ErrorCode } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
 import type { RequestSentry } from "./lib/sentry.ts";
 import type { MessageRow } from "./services/rooms/messages.ts";
+import type { RoomGrant } from "./services/rooms/room-grant.ts";
 import type { RoomAccess } from "./services/rooms/rooms.ts";
 
 /**
@@ -32,6 +33,8 @@ export interface Variables {
   auth: AuthContext | null;
   /** The room of the path as the caller may see it, set by requireRoomAccess(). */
   roomAccess?: RoomAccess;
+  /** The same without the room's lastSeq, from the read cache, set by requireRoomGrant(). */
+  roomGrant?: RoomGrant;
   /** The message of the path, set by requireRoomAccess("messageId"). */
   message?: MessageRow;
   /** The caller's membership in the org of the path, set by requireOrgPermission(). */

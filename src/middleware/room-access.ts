@@ -4,6 +4,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { ID_PATTERN } from "../lib/ids.ts";
 import { loadMessage, type MessageRow } from "../services/rooms/messages.ts";
+import { type RoomGrant, roomGrant } from "../services/rooms/room-grant.ts";
 import { type RoomAccess, roomAccess } from "../services/rooms/rooms.ts";
 
 const invalidId = (param: string) =>
@@ -33,6 +34,29 @@ export function requireRoomAccess(via: "roomId" | "messageId" = "roomId") {
     c.set("roomAccess", await roomAccess(c.get("ctx"), roomId, auth.userId));
     await next();
   });
+}
+
+/**
+ * requireRoomAccess() for routes that need no `lastSeq` (message history, posting): the grant
+ * comes from the read cache (src/services/rooms/room-grant.ts), so a hot room costs no database
+ * read to authorise. Sets `c.var.roomGrant`, read with grantOf(c).
+ */
+export function requireRoomGrant() {
+  return createMiddleware<AppEnv>(async function requireRoomGrant(c, next) {
+    const auth = c.get("auth");
+    if (!auth) throw new ApiError("unauthorized"); // fail closed when mounted without requireAuth()
+    const id = c.req.param("roomId");
+    if (!id || !ID_PATTERN.test(id)) throw invalidId("roomId");
+    c.set("roomGrant", await roomGrant(c.get("ctx"), id, auth.userId));
+    await next();
+  });
+}
+
+/** The grant requireRoomGrant() loaded; fails closed when the guard is missing. */
+export function grantOf(c: Context<AppEnv>): RoomGrant {
+  const grant = c.get("roomGrant");
+  if (!grant) throw new Error("grantOf(): the route lacks requireRoomGrant()");
+  return grant;
 }
 
 /** The access requireRoomAccess() loaded; fails closed when the guard is missing. */

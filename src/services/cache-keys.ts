@@ -19,6 +19,10 @@ import type { RoomView } from "./rooms/rooms.ts";
  * | GET /v1/orgs/:id (per caller role)| org                                    | org update/delete |
  * | room list (per user, role, page)  | org rooms, the user's reads in the org | room create/update/delete, room members, new/deleted messages; read positions |
  * | latest message page (per limit)   | room messages                          | new/edited/deleted messages, room deletion |
+ * | room access grant (room, user)    | room grants, the user's grants         | room update/delete, room members, org deletion; the user's org role change or removal |
+ *
+ * Access grants (src/services/rooms/room-grant.ts) are also bounded in age by REVOCATION_SYNC_MS
+ * (`maxAgeMs`): a lost invalidation still applies within the same bound as a revoked session.
  *
  * The caller's org role is part of the org and room-list keys (it is read from the database on
  * every request by requireOrgPermission), so a role change or removal needs no invalidation:
@@ -30,6 +34,8 @@ export const dep = {
   orgRooms: (orgId: string) => `rooms:${orgId}`,
   reads: (orgId: string, userId: string) => `reads:${orgId}:${userId}`,
   roomMessages: (roomId: string) => `msgs:${roomId}`,
+  roomGrants: (roomId: string) => `grants:room:${roomId}`,
+  userGrants: (userId: string) => `grants:user:${userId}`,
 };
 
 export const cacheKeys = {
