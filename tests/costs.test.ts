@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { createUpstashStore } from "../src/adapters/kv.ts";
 import { countTrips } from "../src/lib/costs.ts";
-import { apiWithEnv } from "./helpers/api.ts";
+import { apiWithEnv, jsonBody } from "./helpers/api.ts";
 import { bearer, registerUser } from "./helpers/users.ts";
 
 /**
@@ -83,5 +83,21 @@ describe("the API limit's Redis cost under concurrency", () => {
     const redis = res.reduce((n, r) => n + cost(r).redis, 0);
     expect(redis).toBeGreaterThanOrEqual(1);
     expect(redis).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("refresh", () => {
+  it("a rotation is one database round trip (rotate and read the session's user in one batch)", async () => {
+    const u = await registerUser();
+    const res = await apiWithEnv(
+      QUIET_SYNC,
+      "/v1/auth/refresh",
+      jsonBody({ refreshToken: u.refreshToken }, { headers: { "cf-connecting-ip": u.ip } }),
+    );
+    expect(res.status).toBe(200);
+    expect(cost(res).db).toBe(1);
+    const body = (await res.json()) as { user: { id: string }; refreshToken: string };
+    expect(body.user.id).toBe(u.id);
+    expect(body.refreshToken).not.toBe(u.refreshToken);
   });
 });
