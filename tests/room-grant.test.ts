@@ -173,3 +173,51 @@ describe("cached room access (grants)", () => {
     expect(cost(again)).toBe(2);
   });
 });
+
+describe("cached org role for the room list", () => {
+  const rooms = (env: Record<string, string>, token: string, orgId: string) =>
+    apiWithEnv(env, `/v1/orgs/${orgId}/rooms`, bearer(token));
+
+  it("read again, the room list costs no database round trip", async () => {
+    const env = isolate();
+    const { org, members } = await roomFixture(["member"]);
+    const member = members[0]!;
+    expect((await rooms(env, member.accessToken, org.id)).status).toBe(200);
+    const again = await rooms(env, member.accessToken, org.id);
+    expect(again.status).toBe(200);
+    expect(cost(again)).toBe(0);
+  });
+
+  it("demotion to guest applies at once (the list shrinks), removal too (404)", async () => {
+    const env = isolate();
+    const { owner, org, members } = await roomFixture(["member"]);
+    const member = members[0]!;
+    const before = (await (await rooms(env, member.accessToken, org.id)).json()) as { items: unknown[] };
+    expect(before.items).toHaveLength(1); // the fixture's public room
+    const demoted = await apiWithEnv(
+      env,
+      `/v1/orgs/${org.id}/members/${member.id}`,
+      authed(owner.accessToken, "PATCH", { role: "guest" }),
+    );
+    expect(demoted.status).toBe(200);
+    const after = (await (await rooms(env, member.accessToken, org.id)).json()) as { items: unknown[] };
+    expect(after.items).toHaveLength(0); // guests see only rooms they were added to
+    const removed = await apiWithEnv(
+      env,
+      `/v1/orgs/${org.id}/members/${member.id}`,
+      authed(owner.accessToken, "DELETE"),
+    );
+    expect(removed.status).toBe(204);
+    expect((await rooms(env, member.accessToken, org.id)).status).toBe(404);
+  });
+
+  it("joining applies at once: not being a member is never cached", async () => {
+    const env = isolate();
+    const { org } = await roomFixture();
+    const { members } = await roomFixture(["member"]);
+    const newcomer = members[0]!;
+    expect((await rooms(env, newcomer.accessToken, org.id)).status).toBe(404);
+    await testDb().insert(memberships).values({ orgId: org.id, userId: newcomer.id, role: "member" });
+    expect((await rooms(env, newcomer.accessToken, org.id)).status).toBe(200);
+  });
+});

@@ -1,7 +1,6 @@
-import type { CacheKey } from "../../adapters/cache.ts";
 import type { Config } from "../../config.ts";
 import type { ServiceContext } from "../../context/service-context.ts";
-import { dep } from "../cache-keys.ts";
+import { dep, grantKey } from "../cache-keys.ts";
 import { type RoomAccess, type RoomRow, roomAccess } from "./rooms.ts";
 
 /**
@@ -17,15 +16,11 @@ export type RoomGrant = Omit<RoomAccess, "room"> & { room: Omit<RoomRow, "lastSe
  * than REVOCATION_SYNC_MS whatever invalidation reached this isolate: a demotion applies
  * everywhere within the same bound as a revoked session. REVOCATION_SYNC_MS=0: never cached.
  */
-export function roomGrantKey(config: Config, roomId: string, userId: string): CacheKey<RoomGrant> {
-  return {
-    ns: "grant",
-    id: `${roomId}:${userId}`,
-    ttlSeconds: Math.max(1, Math.ceil(config.REVOCATION_SYNC_MS / 1000)),
-    maxAgeMs: config.REVOCATION_SYNC_MS,
-    deps: [dep.roomGrants(roomId), dep.userGrants(userId)],
-  };
-}
+export const roomGrantKey = (config: Config, roomId: string, userId: string) =>
+  grantKey<RoomGrant>(config, "grant", `${roomId}:${userId}`, [
+    dep.roomGrants(roomId),
+    dep.userGrants(userId),
+  ]);
 
 /** roomAccess() through the read cache: 404 (never cached) when the user may not see the room. */
 export async function roomGrant(
