@@ -23,7 +23,14 @@ export interface RateLimitOptions {
 const stores = new Map<string, Store<AppEnv>>();
 const throttled = createThrottledLog(30_000);
 
-function storeFor(c: Context<AppEnv>, id: string, name: string, limit: number): Store<AppEnv> {
+/** A limit's store in this isolate, by Redis URL, name, window and limit. */
+function storeId(c: Context<AppEnv>, name: string, windowMs: number, limit: number): string {
+  const url = c.get("config").UPSTASH_REDIS_REST_URL;
+  return `${url ? "redis" : "memory"}|${url ?? ""}|${name}|${windowMs}|${limit}`;
+}
+
+function storeFor(c: Context<AppEnv>, name: string, windowMs: number, limit: number): Store<AppEnv> {
+  const id = storeId(c, name, windowMs, limit);
   let store = stores.get(id);
   if (!store) {
     const kv = c.get("services").kv;
@@ -45,9 +52,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const keys = new WeakMap<Context<AppEnv>, string>();
 
   function limiterFor(c: Context<AppEnv>, limit: number, windowMs: number): MiddlewareHandler<AppEnv> {
-    const config = c.get("config");
-    const kind = config.UPSTASH_REDIS_REST_URL ? "redis" : "memory";
-    const id = `${kind}|${config.UPSTASH_REDIS_REST_URL ?? ""}|${opts.name}|${windowMs}|${limit}`;
+    const id = storeId(c, opts.name, windowMs, limit);
     let limiter = limiters.get(id);
     if (!limiter) {
       limiter = rateLimiter<AppEnv>({
@@ -55,7 +60,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
         limit,
         standardHeaders: false, // set below, so stacked limiters report the tightest one
         keyGenerator: (c) => keys.get(c)!,
-        store: storeFor(c, id, opts.name, limit),
+        store: storeFor(c, opts.name, windowMs, limit),
         handler: (c) => {
           const info = c.get("rateLimit" as never) as RateLimitInfo | undefined;
           const reset = info?.resetTime
