@@ -23,23 +23,6 @@ function wrap<T>(p: Promise<T>): Promise<T> {
   });
 }
 
-/**
- * The Upstash client, with every HTTP request it sends counted (src/lib/costs.ts): single
- * commands, pipelines and MULTI/EXEC all go through its one requester, so the count is exact
- * for the cache, the rate limiter and anything else that uses this client.
- */
-class CountedRedis extends Redis {
-  constructor(config: ConstructorParameters<typeof Redis>[0]) {
-    super(config);
-    const requester = this.client;
-    const send = requester.request.bind(requester);
-    requester.request = (req) => {
-      countTrip("redis");
-      return send(req);
-    };
-  }
-}
-
 export function createUpstashStore(url: string, token: string, timeoutMs: number): KeyValueStore {
   // A signal factory (not one fixed signal, which would abort every later call) and no
   // retries: on the hot path a slow Redis must fail fast, callers degrade.
@@ -62,6 +45,23 @@ export function createUpstashStore(url: string, token: string, timeoutMs: number
       await wrap(redis.ping());
     },
   };
+}
+
+/**
+ * The Upstash client, with every HTTP request it sends counted (src/lib/costs.ts): single
+ * commands, pipelines and MULTI/EXEC all go through its one requester, so the count is exact
+ * for the cache, the rate limiter and anything else that uses this client.
+ */
+class CountedRedis extends Redis {
+  constructor(config: ConstructorParameters<typeof Redis>[0]) {
+    super(config);
+    const requester = this.client;
+    const send = requester.request.bind(requester);
+    requester.request = (req) => {
+      countTrip("redis");
+      return send(req);
+    };
+  }
 }
 
 interface MemoryEntry {
