@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { freePort, installExitHooks, killAllChildren } from "../scripts/lib/procs.ts";
 import { generateLocalSecrets } from "../scripts/lib/secrets.ts";
 import type { Service } from "../scripts/lib/stack.ts";
+import { descendantNamed } from "./lib/cpu.ts";
 import { formatFilesTable } from "./lib/files-report.ts";
 import { FILES_SCENARIO, type FilesOptions, runFilesScenario } from "./lib/files-scenario.ts";
 import { type LoadOptions, type Row, runScenario } from "./lib/load.ts";
@@ -174,7 +175,7 @@ async function main(): Promise<number> {
       JWT_ISSUER: baseUrl,
       JWT_AUDIENCE: "petrel",
       BENCH_ROUTES: "on", // exposes GET /bench/bare, the baseline
-      COST_HEADERS: "on", // X-Petrel-Cost: the database round trips of each scenario's probe
+      COST_HEADERS: "on", // X-Petrel-Cost: database and Redis round trips of every response
       // Measure work, not refusals: the load client is one IP hammering auth routes.
       AUTH_RATE_LIMIT: "100000000",
       API_RATE_LIMIT: "100000000",
@@ -199,7 +200,9 @@ async function main(): Promise<number> {
     const request = (path: string, init?: RequestInit) =>
       fetch(`${baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
     await reportReadiness(request, Boolean(party));
-    const ctx: BenchContext = { baseUrl, services, vars, request };
+    const workerPid = descendantNamed("workerd");
+    if (workerPid === undefined) log("workerd's process not found: no CPU column");
+    const ctx: BenchContext = { baseUrl, services, vars, request, workerPid };
 
     const rows: Row[] = [];
     for (const s of selected) {

@@ -54,7 +54,9 @@ export const ConfigSchema = z
     REDIS_TIMEOUT_MS: intFrom(300, 20, 10_000),
     PARTYKIT_TIMEOUT_MS: intFrom(2000, 50, 30_000),
     READY_TIMEOUT_MS: intFrom(1500, 50, 30_000),
-    /** "on": every response carries `X-Petrel-Cost: db=<round trips>` (tests and `npm run bench` only). */
+    /** "on": round trips are counted per request and every response carries
+     * `X-Petrel-Cost: db=<n>, redis=<n>` (tests and `npm run bench` only; the one switch for the
+     * counters: BENCH_ROUTES only exposes the bench's baseline routes). */
     COST_HEADERS: z.enum(["on", "off"]).default("off"),
     /** Default body limit for JSON routes. */
     MAX_BODY_BYTES: intFrom(64 * 1024, 1024, 10 * 1024 * 1024),

@@ -36,7 +36,7 @@ export async function roomWithMessages(ctx: BenchContext, messages: number) {
     const res = await call(ctx, `/v1/rooms/${roomId}/messages`, u.accessToken, { method: "POST", body });
     if (res.status !== 201) throw new Error(`post failed: ${res.status}`);
   }
-  return { ...u, roomId };
+  return { ...u, orgId, roomId };
 }
 
 /** Request `path` until X-Cache says `want` (the warm-up also fills the cache). */
@@ -99,6 +99,7 @@ async function expressBaseline(ctx: BenchContext): Promise<Prepared> {
   await expectCache(ctx, "/v1/me", headers, "HIT");
   return {
     headers,
+    servedBy: proc.child.pid,
     teardown: async () => {
       restore();
       await proc.stop();
@@ -165,11 +166,24 @@ export const cacheScenarios: Scenario[] = [
     name: "messages-latest",
     method: "GET",
     path: "/v1/rooms/:id/messages",
-    description: "The latest page (50 messages), cached; room access is checked in sqld on every request",
+    description: "The latest page (50 messages), cached; room access from the read cache (bounded age)",
     setup: async (ctx) => {
       const r = await roomWithMessages(ctx, 50);
       const headers = { authorization: `Bearer ${r.accessToken}` };
       const path = `/v1/rooms/${r.roomId}/messages`;
+      await expectCache(ctx, path, headers, "HIT");
+      return { path, headers };
+    },
+  },
+  {
+    name: "rooms-list",
+    method: "GET",
+    path: "/v1/orgs/:id/rooms",
+    description: "An org's room list, cached; the caller's org role comes from the read cache too",
+    setup: async (ctx) => {
+      const r = await roomWithMessages(ctx, 5);
+      const headers = { authorization: `Bearer ${r.accessToken}` };
+      const path = `/v1/orgs/${r.orgId}/rooms`;
       await expectCache(ctx, path, headers, "HIT");
       return { path, headers };
     },

@@ -43,7 +43,7 @@ async function closedLoop(seconds: number, op: () => Promise<unknown>) {
 /** Run a raw baseline with the same warm-up and duration as the HTTP scenarios. */
 async function measure(opts: LoadOptions, op: () => Promise<unknown>): Promise<Partial<Row>> {
   if (opts.warmup > 0) await closedLoop(opts.warmup, op);
-  return { ...(await closedLoop(opts.duration, op)), non2xx: 0, dbTrips: 1 };
+  return { ...(await closedLoop(opts.duration, op)), non2xx: 0, dbTrips: 1, redisTrips: 0 };
 }
 
 /** A client per call, as the Worker makes one per request. */

@@ -74,8 +74,12 @@ export function formatTable(rows: Row[], baseline: string | null): string {
     "non-2xx",
     "errors",
     "db rt",
+    "redis rt",
+    "cpu ms/req",
     `vs ${baseline ?? "baseline"}`,
   ];
+  const num = (x: number | undefined, digits: number) =>
+    x === undefined ? "-" : Number.isInteger(x) ? String(x) : x.toFixed(digits);
   const body = rows.map((r) =>
     r.status === "ok"
       ? [
@@ -85,16 +89,23 @@ export function formatTable(rows: Row[], baseline: string | null): string {
           String(r.p99Ms),
           String(r.non2xx),
           String(r.errors),
-          r.dbTrips === undefined ? "-" : String(r.dbTrips),
+          num(r.dbTrips, 2),
+          num(r.redisTrips, 2),
+          r.cpuMsPerReq === undefined ? "-" : r.cpuMsPerReq.toFixed(3),
           r.ratio === undefined ? "-" : `${r.ratio.toFixed(2)}×`,
         ]
-      : [r.name, r.status, "-", "-", "-", "-", "-", "-"],
+      : [r.name, r.status, ...header.slice(2).map(() => "-")],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
   const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
   const notes = rows.filter((r) => r.note).map((r) => `  ${r.name}: ${r.note}`);
+  out.push(
+    "",
+    "db rt / redis rt: round trips per request (mean of X-Petrel-Cost over the run, counted in the adapters);",
+    "cpu ms/req: user + system CPU of the serving process (workerd, or the baseline's own server) per request.",
+  );
   if (notes.length > 0) out.push("", "notes:", ...notes);
   return out.join("\n");
 }

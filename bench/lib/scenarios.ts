@@ -32,6 +32,8 @@ export interface BenchContext {
   vars: Readonly<Record<string, string>>;
   /** fetch() against the Worker with a path, e.g. ctx.request("/v1/auth/login", { method: "POST", … }). */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** The workerd process serving the Worker: its CPU per request goes in the cost table. */
+  workerPid: number | undefined;
 }
 
 export interface Prepared {
@@ -44,6 +46,8 @@ export interface Prepared {
   onResponse?: AutocannonRequest["onResponse"];
   /** Called after the scenario ran (also when it failed). */
   teardown?: () => Promise<void>;
+  /** The process serving the load when it is not the Worker (a baseline server): its CPU is measured. */
+  servedBy?: number;
 }
 
 export interface Scenario {

@@ -20,6 +20,12 @@ export interface CacheKey<T> {
   id: string;
   ttlSeconds: number;
   deps: string[];
+  /**
+   * A hard bound on staleness: a document loaded longer ago than this is never served, whatever
+   * invalidation did or did not reach this isolate (0: never cached). For documents that grant
+   * rights, where a lost invalidation must still apply within a bound.
+   */
+  maxAgeMs?: number;
   /** Type only: what the loader returns. */
   readonly _type?: T;
 }

@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { countTrip } from "../lib/costs.ts";
 import { DependencyError } from "../lib/errors.ts";
 
 /**
@@ -29,7 +30,7 @@ export const isolateRedisRoundTrips = () => isolateTotal.roundTrips;
 export function createUpstashStore(url: string, token: string, timeoutMs: number): KeyValueStore {
   // A signal factory (not one fixed signal, which would abort every later call) and no
   // retries: on the hot path a slow Redis must fail fast, callers degrade.
-  const redis = new Redis({
+  const redis: Redis = new CountedRedis({
     url,
     token,
     retry: false,
@@ -52,6 +53,23 @@ export function createUpstashStore(url: string, token: string, timeoutMs: number
       await wrap(redis.ping());
     },
   };
+}
+
+/**
+ * The Upstash client, with every HTTP request it sends counted (src/lib/costs.ts): single
+ * commands, pipelines and MULTI/EXEC all go through its one requester, so the count is exact
+ * for the cache, the rate limiter and anything else that uses this client.
+ */
+class CountedRedis extends Redis {
+  constructor(config: ConstructorParameters<typeof Redis>[0]) {
+    super(config);
+    const requester = this.client;
+    const send = requester.request.bind(requester);
+    requester.request = (req) => {
+      countTrip("redis");
+      return send(req);
+    };
+  }
 }
 
 interface MemoryEntry {

@@ -12,10 +12,13 @@ import type { ClientRateLimitInfo, Store } from "hono-rate-limiter";
  *   was left (at most 100) locally and adds them to Redis with its next sync, so a busy client
  *   costs one Redis call per batch. A sync claims the local hits before it awaits Redis, so
  *   concurrent syncs never send the same hits twice: the count in Redis is exactly the hits
- *   that happened. Near the limit the batch is 0: every hit is counted in Redis and the 429
- *   comes exactly after the limit, under any concurrency. Far from it, each isolate may admit at
- *   most one batch that Redis does not know yet (the tolerance: at most a tenth of what was left,
- *   and at most 100, per isolate); hits still unsynced when the window ends are not carried over.
+ *   that happened. While a sync is on its way, new hits keep counting locally within the same
+ *   batch (they go with the next sync), so concurrent requests do not each sync too. Near the
+ *   limit the batch is 0: every hit is counted in Redis and the 429 comes exactly after the
+ *   limit, under any concurrency. Far from it, each isolate may admit at most one batch that
+ *   Redis does not know yet (the tolerance: at most a tenth of what was left, and at most 100,
+ *   per isolate; hits of a sync in flight are on their way, so with them the isolate is at most
+ *   two tenths ahead); hits still unsynced when the window ends are not carried over.
  * Hand-written: no maintained store for Workers batches counts or avoids the shared promise.
  */
 interface Local {
@@ -52,12 +55,10 @@ export function createRedisWindowStore(redis: Redis, prefix: string, limit: numb
         return { totalHits: local.synced + local.pending, resetTime: new Date(local.resetAt) };
       }
       if (now < downUntil) throw new Error("rate limit store unavailable (recent Redis failure)");
-      // Claim this isolate's unsent hits now: a concurrent sync must not send them again.
+      // Claim this isolate's unsent hits now: a concurrent sync must not send them again. The
+      // batch stays: hits arriving before this sync answers are counted locally, up to it.
       const claimed = local?.pending ?? 0;
-      if (local) {
-        local.pending = 0;
-        local.batch = 0; // until this sync answers, every hit goes to Redis
-      }
+      if (local) local.pending = 0;
       const k = redisKey(key);
       const [total, , ttl] = await redis
         .multi()

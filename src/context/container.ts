@@ -10,7 +10,8 @@ import { createPartykitPublisher, type RealtimePublisher } from "../adapters/rea
 import { createStorage, type ObjectStorage } from "../adapters/storage.ts";
 import type { Config } from "../config.ts";
 import { type DatabaseHandle, getDatabase } from "../db/client.ts";
-import type { Logger } from "../lib/log.ts";
+import type { TripCounts } from "../lib/costs.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
 
 export interface Services {
   readonly database: DatabaseHandle;
@@ -20,8 +21,12 @@ export interface Services {
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
   readonly mailer: Mailer;
-  /** Round trips this request made so far, counted in the adapters (no I/O, creates nothing). */
-  costs(): { db: number };
+  /**
+   * Round trips this request made so far, counted in the adapters (no I/O, creates nothing):
+   * the database per handle, Redis into `trips` while the request runs under countTrips().
+   */
+  costs(): { db: number; redis: number };
+  readonly trips: TripCounts;
 }
 
 // Module scope holds only what is safe to share across requests of one isolate:
@@ -53,6 +58,33 @@ function kvFor(config: Config, log: Logger): KeyValueStore {
   return memoryStore;
 }
 
+/**
+ * The read cache, one per isolate, store and settings: it holds no request state (its tiers'
+ * state is per store already), so building its closures once saves them on every request. Its
+ * outage lines are logged without a request id (they are throttled per store anyway).
+ */
+const caches = new WeakMap<KeyValueStore, Map<string, Cache>>();
+function cacheFor(kv: KeyValueStore, config: Config): Cache {
+  const opts = {
+    memoryEntries: config.CACHE_MEMORY_ENTRIES,
+    memoryTtlMs: config.CACHE_MEMORY_TTL_MS,
+    breakerMs: config.CACHE_BREAKER_MS,
+    lockMs: config.DB_TIMEOUT_MS + 500,
+  };
+  const id = `${opts.memoryEntries}|${opts.memoryTtlMs}|${opts.breakerMs}|${opts.lockMs}|${config.LOG_LEVEL}`;
+  let byOpts = caches.get(kv);
+  if (!byOpts) {
+    byOpts = new Map();
+    caches.set(kv, byOpts);
+  }
+  let cache = byOpts.get(id);
+  if (!cache) {
+    cache = createCache(kv, opts, createLogger(config.LOG_LEVEL, { component: "cache" }));
+    byOpts.set(id, cache);
+  }
+  return cache;
+}
+
 export function createServices(config: Config, env: { FILES: R2Bucket }, log: Logger): Services {
   let database: DatabaseHandle | undefined;
   let kv: KeyValueStore | undefined;
@@ -60,8 +92,10 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   let realtime: RealtimePublisher | undefined;
   let storage: ObjectStorage | undefined;
   let mailer: Mailer | undefined;
+  const trips: TripCounts = { redis: 0 };
   return {
-    costs: () => ({ db: database?.roundTrips ?? 0 }),
+    trips,
+    costs: () => ({ db: database?.roundTrips ?? 0, redis: trips.redis }),
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
       return database;
@@ -71,16 +105,7 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
       return kv;
     },
     get cache() {
-      cache ??= createCache(
-        this.kv,
-        {
-          memoryEntries: config.CACHE_MEMORY_ENTRIES,
-          memoryTtlMs: config.CACHE_MEMORY_TTL_MS,
-          breakerMs: config.CACHE_BREAKER_MS,
-          lockMs: config.DB_TIMEOUT_MS + 500,
-        },
-        log,
-      );
+      cache ??= cacheFor(this.kv, config);
       return cache;
     },
     get storage() {

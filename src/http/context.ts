@@ -7,11 +7,11 @@ import { ApiError } from "../lib/errors.ts";
 export const clientIp = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? null;
 
 /** The framework-free context that services take, built once per request by requestContext(). */
-export const svc = (c: Context<AppEnv>): ServiceContext => c.var.ctx;
+export const svc = (c: Context<AppEnv>): ServiceContext => c.get("ctx");
 
 /** The authenticated caller; routes behind requireAuth() only. */
 export function caller(c: Context<AppEnv>) {
-  const auth = c.var.auth;
+  const auth = c.get("auth");
   if (!auth) throw new ApiError("unauthorized");
   return auth;
 }

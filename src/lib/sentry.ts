@@ -113,3 +113,66 @@ export function collectingContext(): { context: SentryContext; flush(): Promise<
     },
   };
 }
+
+/** What a request does with Sentry: scope data, and reports. */
+export interface RequestSentry {
+  setTag(key: string, value: string): void;
+  setUser(user: { id: string }): void;
+  setRequestBody(body: unknown): void;
+  captureException(err: unknown): void;
+  captureMessage(message: string, level: Parameters<Toucan["captureMessage"]>[1]): void;
+}
+
+/**
+ * A request's Sentry scope whose client (a Toucan: hub, scope, transport) is built only when the
+ * request reports something: nearly every request reports nothing. Scope data set before that
+ * is kept and applied to the client first, so a report carries the same tags, user and body.
+ */
+export function lazySentry(opts: SentryOptions): RequestSentry {
+  return new LazySentry(opts);
+}
+
+class LazySentry implements RequestSentry {
+  #client: Toucan | undefined;
+  #tags: [string, string][] = [];
+  #user: { id: string } | undefined;
+  #body: unknown;
+  readonly #opts: SentryOptions;
+
+  constructor(opts: SentryOptions) {
+    this.#opts = opts;
+  }
+
+  setTag(key: string, value: string) {
+    if (this.#client) this.#client.setTag(key, value);
+    else this.#tags.push([key, value]);
+  }
+
+  setUser(user: { id: string }) {
+    if (this.#client) this.#client.setUser(user);
+    else this.#user = user;
+  }
+
+  setRequestBody(body: unknown) {
+    if (this.#client) this.#client.setRequestBody(body);
+    else this.#body = body;
+  }
+
+  captureException(err: unknown) {
+    this.#built().captureException(err);
+  }
+
+  captureMessage(message: string, level: Parameters<Toucan["captureMessage"]>[1]) {
+    this.#built().captureMessage(message, level);
+  }
+
+  #built(): Toucan {
+    if (this.#client) return this.#client;
+    const client = createSentry(this.#opts);
+    for (const [k, v] of this.#tags) client.setTag(k, v);
+    if (this.#user) client.setUser(this.#user);
+    if (this.#body !== undefined) client.setRequestBody(this.#body);
+    this.#client = client;
+    return client;
+  }
+}

@@ -12,22 +12,22 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
  */
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
-    c.set("auth", null);
-    const header = c.req.header("authorization");
+    const header = c.req.header("authorization"); // auth is null until proven (requestContext)
     if (header) {
       const m = BEARER.exec(header);
       if (!m) {
         c.set("authError", "unauthorized");
       } else {
         try {
-          const claims = await verifyAccessToken(c.var.config, m[1]!);
+          const config = c.get("config");
+          const claims = await verifyAccessToken(config, m[1]!);
           // The database client is built only when the revocation view needs a refresh.
-          const db = () => c.var.ctx.db;
-          if (await isSessionRevoked(claims.sid, db, c.var.config, c.var.log)) {
+          const db = () => c.get("ctx").db;
+          if (await isSessionRevoked(claims.sid, db, config, c.get("log"))) {
             c.set("authError", "unauthorized");
           } else {
             c.set("auth", { userId: claims.sub, sessionId: claims.sid, role: claims.role });
-            c.var.sentry?.setUser({ id: claims.sub });
+            c.get("sentry")?.setUser({ id: claims.sub });
           }
         } catch (err) {
           if (!(err instanceof ApiError)) throw err;
@@ -40,8 +40,8 @@ export const authenticate = () =>
 
 export const requireAuth = () =>
   createMiddleware<AppEnv>(async function requireAuth(c, next) {
-    if (!c.var.auth) {
-      const code: ErrorCode = c.var.authError ?? "unauthorized";
+    if (!c.get("auth")) {
+      const code: ErrorCode = c.get("authError") ?? "unauthorized";
       throw new ApiError(
         code,
         code === "token_expired" ? "The access token has expired." : "A valid bearer token is required.",
@@ -58,6 +58,6 @@ export const requireAuth = () =>
 /** Global admins only (the JWT's role; a role change revokes the user's sessions). */
 export const requireGlobalAdmin = () =>
   createMiddleware<AppEnv>(async function requireGlobalAdmin(c, next) {
-    if (c.var.auth?.role !== "admin") throw new ApiError("forbidden", "Global admins only.");
+    if (c.get("auth")?.role !== "admin") throw new ApiError("forbidden", "Global admins only.");
     await next();
   });

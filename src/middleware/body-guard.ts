@@ -52,7 +52,7 @@ async function checkJson(c: Parameters<MiddlewareHandler<AppEnv>>[0]) {
  */
 export function bodyGuard(maxBytes?: number): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async function bodyGuard(c, next) {
-    const max = Math.min(maxBytes ?? Number.POSITIVE_INFINITY, c.var.config.MAX_BODY_BYTES);
+    const max = Math.min(maxBytes ?? Number.POSITIVE_INFINITY, c.get("config").MAX_BODY_BYTES);
     await limiterFor(max)(c, async () => {
       await checkJson(c);
       await next();

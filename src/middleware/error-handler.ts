@@ -42,9 +42,12 @@ export const onError: ErrorHandler<AppEnv> = async (err, c) => {
   const respond = (code: ErrorCode, res: Response) => {
     codes.set(c, code);
     res.headers.set("X-Request-Id", requestId);
+    // Headers that middleware set with c.header() before the failure (RateLimit-*) live in
+    // Hono's prepared headers; reading c.res makes Hono carry them into this response.
+    void c.res;
     return res;
   };
-  const log = c.var.log ?? createLogger("error", { requestId });
+  const log = c.get("log") ?? createLogger("error", { requestId });
 
   if (err instanceof ApiError) {
     if (err.status >= 500) {

@@ -49,7 +49,7 @@ export async function cachedJson<T>(
   key: CacheKey<T>,
   load: () => Promise<T>,
 ): Promise<TypedResponse<T, 200, "json">> {
-  const doc = await c.var.services.cache.json(key, load, { bypass: wantsFresh(c) });
+  const doc = await c.get("services").cache.json(key, load, { bypass: wantsFresh(c) });
   c.set("cacheStatus", doc.status);
   const headers = {
     ETag: doc.etag,

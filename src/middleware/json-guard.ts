@@ -90,8 +90,10 @@ const ENCODED_UNRESERVED = /%(?:2[de]|3\d|4[1-9a-f]|5[\daf]|6[1-9a-f]|7[\dae])/i
  */
 export const canonicalPath = () =>
   createMiddleware<AppEnv>(async function canonicalPath(c, next) {
-    // The WHATWG URL parser keeps percent-encodings in the pathname as sent.
-    if (ENCODED_UNRESERVED.test(new URL(c.req.url).pathname)) {
+    // The WHATWG URL parser keeps percent-encodings in the pathname as sent; a URL with no "%"
+    // at all (nearly every request) has none to look for, and is not parsed.
+    const url = c.req.url;
+    if (url.includes("%") && ENCODED_UNRESERVED.test(new URL(url).pathname)) {
       throw refuse({ path: "(path)", message: "percent-encoded letters, digits or -._~ are not allowed" });
     }
     await next();

@@ -23,11 +23,17 @@ export interface RateLimitOptions {
 const stores = new Map<string, Store<AppEnv>>();
 const throttled = createThrottledLog(30_000);
 
+/** A limit's store in this isolate, by Redis URL, name, window and limit. */
+function storeId(c: Context<AppEnv>, name: string, windowMs: number, limit: number): string {
+  const url = c.get("config").UPSTASH_REDIS_REST_URL;
+  return `${url ? "redis" : "memory"}|${url ?? ""}|${name}|${windowMs}|${limit}`;
+}
+
 function storeFor(c: Context<AppEnv>, name: string, windowMs: number, limit: number): Store<AppEnv> {
-  const kv = c.var.services.kv;
-  const id = `${kv.kind}|${c.var.config.UPSTASH_REDIS_REST_URL ?? ""}|${name}|${windowMs}|${limit}`;
+  const id = storeId(c, name, windowMs, limit);
   let store = stores.get(id);
   if (!store) {
+    const kv = c.get("services").kv;
     // Not hono-rate-limiter's RedisStore: it shares a pending promise between requests (see
     // src/adapters/rate-limit-store.ts). One store per limit: its leases are sized from it.
     store = kv.redis
@@ -39,37 +45,62 @@ function storeFor(c: Context<AppEnv>, name: string, windowMs: number, limit: num
 }
 
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  // This limit's hono-rate-limiter instances, one per store (per isolate: built on first use,
+  // since the store may need Redis, and Workers forbid I/O at module scope). The request's key
+  // is computed first (it may read the body) and handed to the instance through `keys`.
+  const limiters = new Map<string, MiddlewareHandler<AppEnv>>();
+  const keys = new WeakMap<Context<AppEnv>, string>();
+
+  function limiterFor(c: Context<AppEnv>, limit: number, windowMs: number): MiddlewareHandler<AppEnv> {
+    const id = storeId(c, opts.name, windowMs, limit);
+    let limiter = limiters.get(id);
+    if (!limiter) {
+      limiter = rateLimiter<AppEnv>({
+        windowMs,
+        limit,
+        standardHeaders: false, // set below, so stacked limiters report the tightest one
+        keyGenerator: (c) => keys.get(c)!,
+        store: storeFor(c, opts.name, windowMs, limit),
+        handler: (c) => {
+          const info = c.get("rateLimit" as never) as RateLimitInfo | undefined;
+          const reset = info?.resetTime
+            ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+            : windowMs / 1000;
+          // The refusal describes the limit that refused: drop what a limiter before it set.
+          for (const h of RATE_LIMIT_HEADERS) c.header(h, undefined);
+          throw new ApiError(
+            "rate_limited",
+            `Too many requests: at most ${limit} per ${windowMs / 1000} s.`,
+            {
+              headers: {
+                "Retry-After": String(reset),
+                "RateLimit-Limit": String(limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": String(reset),
+              },
+            },
+          );
+        },
+      });
+      limiters.set(id, limiter);
+    }
+    return limiter;
+  }
+
   return createMiddleware<AppEnv>(async function rateLimitMiddleware(c, next) {
     const key = await opts.key(c);
     if (key === undefined) return next();
-    const limit = opts.limit(c.var.config);
-    const windowMs = opts.windowSeconds(c.var.config) * 1000;
-    const limiter = rateLimiter<AppEnv>({
-      windowMs,
-      limit,
-      standardHeaders: false, // set below, so stacked limiters report the tightest one
-      keyGenerator: () => key,
-      store: storeFor(c, opts.name, windowMs, limit),
-      handler: () => {
-        const info = c.get("rateLimit" as never) as RateLimitInfo | undefined;
-        const reset = info?.resetTime
-          ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
-          : opts.windowSeconds(c.var.config);
-        // The refusal describes the limit that refused: drop what a limiter before it set.
-        for (const h of RATE_LIMIT_HEADERS) c.header(h, undefined);
-        throw new ApiError("rate_limited", `Too many requests: at most ${limit} per ${windowMs / 1000} s.`, {
-          headers: {
-            "Retry-After": String(reset),
-            "RateLimit-Limit": String(limit),
-            "RateLimit-Remaining": "0",
-            "RateLimit-Reset": String(reset),
-          },
-        });
-      },
-    });
+    const config = c.get("config");
+    const limit = opts.limit(config);
+    const windowMs = opts.windowSeconds(config) * 1000;
+    keys.set(c, key);
     let downstream = false;
     try {
-      await limiter(c, async () => {
+      await limiterFor(
+        c,
+        limit,
+        windowMs,
+      )(c, async () => {
         downstream = true;
         setHeaders(c, c.get("rateLimit" as never) as RateLimitInfo | undefined, windowMs);
         await next();
@@ -77,7 +108,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     } catch (err) {
       if (downstream || err instanceof ApiError) throw err;
       throttled(`rate-limit-${opts.name}`, () =>
-        c.var.log.error("rate limit store unavailable", {
+        c.get("log").error("rate limit store unavailable", {
           limiter: opts.name,
           mode: opts.onStoreFailure,
           ...errorFields(err),
@@ -103,11 +134,19 @@ interface RateLimitInfo {
   resetTime?: Date;
 }
 
-/** RateLimit-* headers (draft 6); with several limiters on a route, the one with the least left wins. */
+/** What the tightest limiter so far left this request (read here, not from c.res: see setHeaders). */
+const tightest = new WeakMap<Context<AppEnv>, number>();
+
+/**
+ * RateLimit-* headers (draft 6); with several limiters on a route, the one with the least left
+ * wins. Set with c.header() before the handler runs: touching c.res now would make Hono build a
+ * placeholder response and copy it into the real one.
+ */
 function setHeaders(c: Context<AppEnv>, info: RateLimitInfo | undefined, windowMs: number) {
   if (!info) return;
-  const current = c.res.headers.get("RateLimit-Remaining");
-  if (current !== null && Number(current) <= info.remaining) return;
+  const current = tightest.get(c);
+  if (current !== undefined && current <= info.remaining) return;
+  tightest.set(c, info.remaining);
   const reset = info.resetTime
     ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
     : windowMs / 1000;
@@ -135,7 +174,10 @@ const api = {
 
 export const apiLimit = rateLimit({
   ...api,
-  key: (c) => (c.var.auth ? `user:${c.var.auth.userId}` : `ip:${ipKey(c)}`),
+  key: (c) => {
+    const auth = c.get("auth");
+    return auth ? `user:${auth.userId}` : `ip:${ipKey(c)}`;
+  },
 });
 
 /**

@@ -3,19 +3,21 @@ import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { getConfig } from "../config.ts";
 import { createServices } from "../context/container.ts";
-import { createServiceContext } from "../context/service-context.ts";
+import { createServiceContext, type RequestMeta } from "../context/service-context.ts";
 import type { AppEnv } from "../env.ts";
+import { countTrips } from "../lib/costs.ts";
 import { createLogger } from "../lib/log.ts";
 import { requestIdOr } from "../lib/request-id.ts";
-import { createSentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
+import { lazySentry, type SentryContext, scrubValue } from "../lib/sentry.ts";
 
 /** Echo a well-formed incoming X-Request-Id, else generate one (hand-written: hono's
- * requestId middleware accepts a different character set than our contract). */
+ * requestId middleware accepts a different character set than our contract). Set on the final
+ * response only (onError and notFound set it on theirs): a header set before the handler runs
+ * would make Hono copy it into every response. */
 export const requestId = () =>
   createMiddleware<AppEnv>(async function requestId(c, next) {
     const id = requestIdOr(c.req.header("x-request-id"));
     c.set("requestId", id);
-    c.header("X-Request-Id", id);
     await next();
     c.res.headers.set("X-Request-Id", id);
   });
@@ -26,25 +28,30 @@ export const requestId = () =>
  */
 const EXPECTED_5XX = new Set(["/ready"]);
 
-/** Configuration, logger, Sentry and services for this request. */
+/**
+ * Configuration, logger, Sentry and services for this request. Everything here is cheap to
+ * build and lazy: clients (database, Redis, storage…), the request's meta data and the Sentry
+ * client are made on first use, so a route that needs none of them (GET /health) pays for none.
+ */
 export const requestContext = () =>
   createMiddleware<AppEnv>(async function requestContext(c, next) {
     const config = getConfig(c.env);
+    const requestId = c.get("requestId");
     c.set("config", config);
-    const log = createLogger(config.LOG_LEVEL, { requestId: c.var.requestId });
+    const log = createLogger(config.LOG_LEVEL, { requestId });
     c.set("log", log);
     c.set("auth", null);
-    let sentry: ReturnType<typeof createSentry> | undefined;
-    if (config.SENTRY_DSN) {
-      sentry = createSentry({
-        dsn: config.SENTRY_DSN,
-        context: executionContext(c),
-        request: c.req.raw,
-        environment: config.ENVIRONMENT,
-        release: config.SENTRY_RELEASE,
-      });
-      sentry.setTag("request_id", c.var.requestId);
-    }
+    const execution = executionContext(c);
+    const sentry = config.SENTRY_DSN
+      ? lazySentry({
+          dsn: config.SENTRY_DSN,
+          context: execution,
+          request: c.req.raw,
+          environment: config.ENVIRONMENT,
+          release: config.SENTRY_RELEASE,
+        })
+      : undefined;
+    sentry?.setTag("request_id", requestId);
     c.set("sentry", sentry);
     const services = createServices(config, c.env, log);
     c.set("services", services);
@@ -54,22 +61,23 @@ export const requestContext = () =>
         services,
         config,
         log,
-        meta: {
-          ip: c.req.header("cf-connecting-ip") ?? null,
-          userAgent: c.req.header("user-agent") ?? null,
-          requestId: c.var.requestId,
-        },
+        meta: requestMeta(c.req.raw, requestId),
         defer: (work) => {
           try {
-            c.executionCtx.waitUntil(work);
+            execution!.waitUntil(work);
           } catch {
             void work; // no execution context (plain app.request in a script): let it run
           }
         },
       }),
     );
-    await next();
-    if (config.COST_HEADERS === "on") c.res.headers.set("X-Petrel-Cost", `db=${services.costs().db}`);
+    if (config.COST_HEADERS === "on") {
+      await countTrips(services.trips, next);
+      const { db, redis } = services.costs();
+      c.res.headers.set("X-Petrel-Cost", `db=${db}, redis=${redis}`);
+    } else {
+      await next();
+    }
     // A 5xx that a handler returned instead of throwing is still an error worth seeing, once.
     if (c.res.status >= 500 && !reported.has(c) && !EXPECTED_5XX.has(c.req.path)) {
       reported.add(c);
@@ -77,6 +85,23 @@ export const requestContext = () =>
       sentry?.captureMessage(`${c.req.method} ${routePath(c, -1)} answered ${c.res.status}`, "error");
     }
   });
+
+/** Who is calling and from where, read from the request's headers when a service first asks. */
+function requestMeta(request: Request, requestId: string): RequestMeta {
+  let ip: string | null | undefined;
+  let userAgent: string | null | undefined;
+  return {
+    requestId,
+    get ip() {
+      if (ip === undefined) ip = request.headers.get("cf-connecting-ip");
+      return ip;
+    },
+    get userAgent() {
+      if (userAgent === undefined) userAgent = request.headers.get("user-agent");
+      return userAgent;
+    },
+  };
+}
 
 function executionContext(c: Context<AppEnv>): SentryContext | undefined {
   try {
@@ -87,7 +112,7 @@ function executionContext(c: Context<AppEnv>): SentryContext | undefined {
 }
 
 function tagRoute(c: Context<AppEnv>) {
-  c.var.sentry?.setTag("route", `${c.req.method} ${routePath(c, -1)}`);
+  c.get("sentry")?.setTag("route", `${c.req.method} ${routePath(c, -1)}`);
 }
 
 // Requests whose failure was already reported: every error is captured exactly once.
@@ -103,7 +128,7 @@ export async function reportError(
   err: unknown,
   tags: Record<string, string> = {},
 ): Promise<void> {
-  const sentry = c.var.sentry;
+  const sentry = c.get("sentry");
   if (!sentry || reported.has(c)) return;
   reported.add(c);
   tagRoute(c);

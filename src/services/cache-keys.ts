@@ -19,6 +19,11 @@ import type { RoomView } from "./rooms/rooms.ts";
  * | GET /v1/orgs/:id (per caller role)| org                                    | org update/delete |
  * | room list (per user, role, page)  | org rooms, the user's reads in the org | room create/update/delete, room members, new/deleted messages; read positions |
  * | latest message page (per limit)   | room messages                          | new/edited/deleted messages, room deletion |
+ * | room access grant (room, user)    | room grants, the user's grants         | room update/delete, room members, org deletion; the user's org role change or removal |
+ * | org role for the room list        | the user's grants, org                 | the user's org role change or removal; org update/delete |
+ *
+ * Access grants (src/services/rooms/room-grant.ts) are also bounded in age by REVOCATION_SYNC_MS
+ * (`maxAgeMs`): a lost invalidation still applies within the same bound as a revoked session.
  *
  * The caller's org role is part of the org and room-list keys (it is read from the database on
  * every request by requireOrgPermission), so a role change or removal needs no invalidation:
@@ -30,6 +35,8 @@ export const dep = {
   orgRooms: (orgId: string) => `rooms:${orgId}`,
   reads: (orgId: string, userId: string) => `reads:${orgId}:${userId}`,
   roomMessages: (roomId: string) => `msgs:${roomId}`,
+  roomGrants: (roomId: string) => `grants:room:${roomId}`,
+  userGrants: (userId: string) => `grants:user:${userId}`,
 };
 
 export const cacheKeys = {
@@ -65,6 +72,20 @@ export const cacheKeys = {
     deps: [dep.roomMessages(roomId)],
   }),
 };
+
+/**
+ * A cached right (a room grant, an org role): kept in Redis about as long as a revocation may
+ * take to apply, and never served once older than REVOCATION_SYNC_MS (0: never cached).
+ */
+export function grantKey<T>(config: Config, ns: string, id: string, deps: string[]): CacheKey<T> {
+  return {
+    ns,
+    id,
+    ttlSeconds: Math.max(1, Math.ceil(config.REVOCATION_SYNC_MS / 1000)),
+    maxAgeMs: config.REVOCATION_SYNC_MS,
+    deps,
+  };
+}
 
 /** Bump deps after a write (awaited: read-your-writes). Never throws: see Cache.invalidate. */
 export async function invalidate(ctx: Pick<ServiceContext, "cache">, ...deps: string[]): Promise<void> {

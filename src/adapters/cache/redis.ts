@@ -2,11 +2,12 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { createThrottledLog, errorFields, type Logger } from "../../lib/log.ts";
 
-/** A document in Redis: the stamp (version tokens of its deps), its ETag and its bytes. */
+/** A document in Redis: the stamp (version tokens of its deps), its ETag, its bytes, when it was loaded (ms). */
 export interface RedisEntry {
   s: string;
   e: string;
   b: string;
+  t?: number;
 }
 
 /** Per isolate and store: the breaker, invalidations still to write, outage logging. */

@@ -40,6 +40,10 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
   const redis = kv.redis ? redisTier(kv.redis, st.redis, opts.breakerMs, log) : undefined;
   type Tier = NonNullable<typeof redis>;
 
+  /** How long this isolate keeps a document it just loaded or read from Redis. */
+  const memoryTtl = (key: CacheKey<unknown>) =>
+    Math.min(opts.memoryTtlMs, key.ttlSeconds * 1000, key.maxAgeMs ?? Number.POSITIVE_INFINITY);
+
   async function redisRead<T>(
     tier: Tier,
     key: CacheKey<T>,
@@ -48,16 +52,21 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
     produce: () => Promise<CachedJson<T>>,
   ): Promise<CachedJson<T>> {
     const { entry, stamp } = await tier.read(full, key.deps);
-    const memTtl = Math.min(opts.memoryTtlMs, key.ttlSeconds * 1000);
+    const memTtl = memoryTtl(key);
+    // Current: stamped with the deps' versions now, and (with maxAgeMs) young enough.
+    const current = (e: RedisEntry | null): e is RedisEntry =>
+      e?.s === stamp &&
+      (key.maxAgeMs === undefined || (e.t !== undefined && Date.now() - e.t < key.maxAgeMs));
     const hit = (e: RedisEntry) => {
-      mem.set(full, { stamp, snap, etag: e.e, body: e.b }, memTtl, opts.memoryEntries);
+      const left = key.maxAgeMs === undefined ? memTtl : Math.min(memTtl, key.maxAgeMs - (Date.now() - e.t!));
+      mem.set(full, { stamp, snap, etag: e.e, body: e.b }, left, opts.memoryEntries);
       return fromEntry<T>({ body: e.b, etag: e.e }, "HIT");
     };
-    if (entry?.s === stamp) return hit(entry);
+    if (current(entry)) return hit(entry);
 
     const lockKey = `${full}:lock`;
     const { locked, entry: landed } = await tier.lock(lockKey, full, opts.lockMs);
-    if (landed?.s === stamp) {
+    if (current(landed)) {
       if (locked) await tier.unlock(lockKey);
       return hit(landed);
     }
@@ -72,14 +81,16 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
         const m = mem.get(full, snap);
         if (m?.stamp === stamp) return fromEntry<T>(m, "HIT");
         const [e, lock] = await tier.peek(full, lockKey);
-        if (e?.s === stamp) return hit(e);
+        if (current(e)) return hit(e);
         if (lock === null) break;
       }
     }
     try {
+      const loadedAt = Date.now(); // before the load: the data is at most this old
       const doc = await produce();
       mem.set(full, { stamp, snap, etag: doc.etag, body: doc.body }, memTtl, opts.memoryEntries);
-      await tier.write(full, { s: stamp, e: doc.etag, b: doc.body }, key.ttlSeconds, locked ? lockKey : null);
+      const stored = { s: stamp, e: doc.etag, b: doc.body, t: loadedAt };
+      await tier.write(full, stored, key.ttlSeconds, locked ? lockKey : null);
       return doc;
     } catch (err) {
       if (locked) await tier.unlock(lockKey);
@@ -90,7 +101,7 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
   return {
     mode: redis ? "redis" : "memory",
     async json<T>(key: CacheKey<T>, load: () => Promise<T>, o: { bypass?: boolean } = {}) {
-      if (o.bypass) return render(await load(), "BYPASS");
+      if (o.bypass || key.maxAgeMs === 0) return render(await load(), "BYPASS");
       const full = `${PREFIX}${key.ns}:${key.id}`;
       const snap = mem.snapshot(key.deps);
       const m = mem.get(full, snap);
@@ -101,7 +112,7 @@ export function createCache(kv: KeyValueStore, opts: CacheOptions, log: Logger):
         mem.set(
           full,
           { stamp: "", snap, etag: doc.etag, body: doc.body },
-          key.ttlSeconds * 1000,
+          Math.min(key.ttlSeconds * 1000, key.maxAgeMs ?? Number.POSITIVE_INFINITY),
           opts.memoryEntries,
         );
         return doc;

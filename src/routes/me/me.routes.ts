@@ -116,7 +116,7 @@ export const meRoutes = createRouter()
   // Cached (ETag, X-Cache): see src/middleware/http-cache.ts and src/services/cache-keys.ts.
   .openapi(getMe, async (c) => {
     const { userId } = caller(c);
-    return cachedJson(c, cacheKeys.me(c.var.config, userId), async () =>
+    return cachedJson(c, cacheKeys.me(c.get("config"), userId), async () =>
       toPublicUser(await getUser(svc(c), userId)),
     );
   })

@@ -12,7 +12,13 @@ import { IdSchema } from "../../lib/ids.ts";
 import { requireAuth } from "../../middleware/authenticate.ts";
 import { cachedJson, notModified } from "../../middleware/http-cache.ts";
 import { apiLimit } from "../../middleware/rate-limit.ts";
-import { messageOf, requireRoomAccess, roomOf } from "../../middleware/room-access.ts";
+import {
+  grantOf,
+  messageOf,
+  requireRoomAccess,
+  requireRoomGrant,
+  roomOf,
+} from "../../middleware/room-access.ts";
 import { cacheKeys } from "../../services/cache-keys.ts";
 import { publishMessage } from "../../services/realtime/realtime-events.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
@@ -30,7 +36,7 @@ const history = route({
   path: "/{roomId}/messages",
   tags,
   security,
-  middleware: [apiLimit, ...middleware, requireRoomAccess()],
+  middleware: [apiLimit, ...middleware, requireRoomGrant()],
   summary: "Message history",
   description:
     "`items` always ascending by seq. No cursor: the latest `limit` (default 50). `afterSeq=X`: the first `limit` with seq > X. `beforeSeq=Y`: the `limit` just before Y. Both: the first `limit` in the open interval. `hasMore`: more exist in the direction paged.",
@@ -47,7 +53,7 @@ const post = route({
   path: "/{roomId}/messages",
   tags,
   security,
-  middleware: [apiLimit, ...middleware, requireRoomAccess()],
+  middleware: [apiLimit, ...middleware, requireRoomGrant()],
   summary: "Post a message",
   description:
     "Idempotent by `clientId` (per room and author): the same clientId with the same body returns the original (200); with another body, 409. The message is broadcast to the room's realtime channel; `@handle` mentions notify.",
@@ -87,11 +93,11 @@ const remove = route({
 export const roomMessageRoutes = createRouter()
   .openapi(history, async (c) => {
     const ctx = svc(c);
-    const access = roomOf(c);
+    const access = grantOf(c);
     const { afterSeq, beforeSeq, limit = 50 } = c.req.valid("query");
     // The latest page (no cursor) is cached; access is still checked on every request above.
     if (afterSeq === undefined && beforeSeq === undefined) {
-      return cachedJson(c, cacheKeys.latestMessages(c.var.config, access.room.id, limit), () =>
+      return cachedJson(c, cacheKeys.latestMessages(c.get("config"), access.room.id, limit), () =>
         messagesService.listMessages(ctx, access.room.id, { limit }),
       );
     }
@@ -103,7 +109,7 @@ export const roomMessageRoutes = createRouter()
   .openapi(post, async (c) => {
     const ctx = svc(c);
     const me = caller(c);
-    const access = roomOf(c);
+    const access = grantOf(c);
     const { message, created } = await messagesService.postMessage(
       ctx,
       access,

@@ -48,7 +48,7 @@ const listRooms = route({
   path: "/{orgId}/rooms",
   tags,
   security,
-  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.read")],
+  middleware: [apiLimit, requireAuth(), requireOrgPermission("org.read", { cached: true })],
   summary: "Rooms I can see in an org",
   description:
     "Public rooms for members, private rooms I belong to (all rooms for org admins); guests see only rooms they were added to. Each with lastSeq and unreadCount.",

@@ -7,7 +7,8 @@ import { ApiError, type FieldError } from "../../lib/errors.ts";
 import { nowIso } from "../../lib/ids.ts";
 import { errorFields, type Logger } from "../../lib/log.ts";
 import { can } from "../orgs/rbac.ts";
-import { type RoomAccess, roomAccess } from "../rooms/rooms.ts";
+import type { RoomGrant } from "../rooms/room-grant.ts";
+import { roomAccess } from "../rooms/rooms.ts";
 
 export type FileRow = typeof files.$inferSelect;
 
@@ -61,7 +62,7 @@ export async function fileAccess(
  */
 export async function checkAttachments(
   ctx: Pick<ServiceContext, "db">,
-  access: RoomAccess,
+  access: RoomGrant,
   authorId: string,
   ids: string[],
 ): Promise<void> {

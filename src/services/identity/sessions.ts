@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { now as dbNow, sessions, users } from "../../db/schema.ts";
 import { hmac, randomToken, sha256 } from "../../lib/crypto.ts";
@@ -7,6 +7,7 @@ import { ID_SOURCE, isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { auditInsert } from "../ops/audit.ts";
 import { markRevoked } from "./revocation.ts";
 import { signAccessToken } from "./tokens.ts";
+import type { UserRow } from "./users.ts";
 
 /**
  * Refresh tokens: `<sessionId>.<generation>.<secret>`, opaque to clients. The secret of
@@ -68,69 +69,78 @@ export async function issueTokens(
 
 const invalid = () => new ApiError("unauthorized", "The refresh token is invalid, expired or revoked.");
 
-export async function refresh(ctx: ServiceContext, token: string): Promise<TokenPair & { userId: string }> {
+/**
+ * Rotate a refresh token. The usual case (the current token) is one round trip: a batch that
+ * rotates the session only if the presented token is its current one, live and of an enabled
+ * user (every check in the UPDATE's WHERE, atomic), then reads the session and its user. A
+ * token that did not rotate is judged on that same read: the grace window (a concurrent tab
+ * rotated it a moment ago), reuse (the session is revoked), or invalid.
+ */
+export async function refresh(
+  ctx: ServiceContext,
+  token: string,
+): Promise<TokenPair & { userId: string; user: UserRow }> {
   const parsed = parseRefreshToken(token);
   if (!parsed) throw invalid();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [row] = await ctx.db
-      .select({ s: sessions, role: users.role, disabledAt: users.disabledAt })
+  const next = await successor(ctx, parsed.secret);
+  const [presentedHash, nextHash] = await Promise.all([sha256(parsed.secret), sha256(next)]);
+  const now = nowIso();
+  const [rotated, [row]] = await ctx.db.batch([
+    ctx.db
+      .update(sessions)
+      .set({
+        refreshHash: nextHash,
+        generation: parsed.generation + 1,
+        rotatedAt: now,
+        lastUsedAt: now,
+        ip: ctx.meta.ip,
+      })
+      .where(
+        and(
+          eq(sessions.id, parsed.sessionId),
+          eq(sessions.generation, parsed.generation),
+          eq(sessions.refreshHash, presentedHash),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, now),
+          sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.disabledAt} is null)`,
+        ),
+      )
+      .returning({ id: sessions.id }),
+    ctx.db
+      .select({ s: sessions, user: users })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(sessions.id, parsed.sessionId));
-    if (!row || row.s.revokedAt || row.disabledAt || row.s.expiresAt <= nowIso()) throw invalid();
-    const s = row.s;
-    const next = await successor(ctx, parsed.secret);
+      .where(eq(sessions.id, parsed.sessionId)),
+  ]);
+  if (!row || row.s.revokedAt || row.user.disabledAt || row.s.expiresAt <= now) throw invalid();
+  const s = row.s;
+  const tokens = async (generation: number) => ({
+    ...(await issueTokens(ctx, row.user, { sessionId: s.id, refreshToken: format(s.id, generation, next) })),
+    userId: s.userId,
+    user: row.user,
+  });
+  if (rotated.length === 1) return tokens(parsed.generation + 1);
 
-    if (parsed.generation === s.generation && (await sha256(parsed.secret)) === s.refreshHash) {
-      const updated = await ctx.db
-        .update(sessions)
-        .set({
-          refreshHash: await sha256(next),
-          generation: s.generation + 1,
-          rotatedAt: nowIso(),
-          lastUsedAt: nowIso(),
-          ip: ctx.meta.ip,
-        })
-        .where(and(eq(sessions.id, s.id), eq(sessions.generation, s.generation), isNull(sessions.revokedAt)))
-        .returning({ id: sessions.id });
-      if (updated.length === 0) continue; // a concurrent refresh won the race: re-read, take the grace path
-      const pair = await issueTokens(
-        ctx,
-        { id: s.userId, role: row.role },
-        { sessionId: s.id, refreshToken: format(s.id, s.generation + 1, next) },
-      );
-      return { ...pair, userId: s.userId };
-    }
+  const inGrace =
+    parsed.generation === s.generation - 1 &&
+    s.rotatedAt !== null &&
+    Date.now() - Date.parse(s.rotatedAt) <= ctx.config.REFRESH_GRACE_SECONDS * 1000 &&
+    nextHash === s.refreshHash;
+  // Concurrent tabs: the same successor again, with a fresh access token.
+  if (inGrace) return tokens(s.generation);
 
-    const inGrace =
-      parsed.generation === s.generation - 1 &&
-      s.rotatedAt !== null &&
-      Date.now() - Date.parse(s.rotatedAt) <= ctx.config.REFRESH_GRACE_SECONDS * 1000 &&
-      (await sha256(next)) === s.refreshHash;
-    if (inGrace) {
-      // Concurrent tabs: the same successor again, with a fresh access token.
-      const pair = await issueTokens(
-        ctx,
-        { id: s.userId, role: row.role },
-        { sessionId: s.id, refreshToken: format(s.id, s.generation, next) },
-      );
-      return { ...pair, userId: s.userId };
+  if (parsed.generation < s.generation && s.generation - parsed.generation <= MAX_REUSE_WALK) {
+    let secret = parsed.secret;
+    for (let g = parsed.generation; g < s.generation; g++) secret = await successor(ctx, secret);
+    if ((await sha256(secret)) === s.refreshHash) {
+      await revokeSessions(ctx, {
+        sessionIds: [s.id],
+        reason: "refresh_reuse",
+        actorId: s.userId,
+        audit: "session.refresh_reuse",
+      });
+      ctx.log.warn("refresh token reuse: session revoked", { sessionId: s.id, userId: s.userId });
     }
-
-    if (parsed.generation < s.generation && s.generation - parsed.generation <= MAX_REUSE_WALK) {
-      let secret = parsed.secret;
-      for (let g = parsed.generation; g < s.generation; g++) secret = await successor(ctx, secret);
-      if ((await sha256(secret)) === s.refreshHash) {
-        await revokeSessions(ctx, {
-          sessionIds: [s.id],
-          reason: "refresh_reuse",
-          actorId: s.userId,
-          audit: "session.refresh_reuse",
-        });
-        ctx.log.warn("refresh token reuse: session revoked", { sessionId: s.id, userId: s.userId });
-      }
-    }
-    throw invalid();
   }
   throw invalid();
 }

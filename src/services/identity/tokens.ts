@@ -22,6 +22,8 @@ interface KeyRing {
 }
 
 const rings = new Map<string, Promise<KeyRing>>();
+/** The same rings by configuration object (one per isolate): no key-text hashing per request. */
+const ringsOf = new WeakMap<Config, Promise<KeyRing>>();
 
 async function buildRing(list: readonly PrivateJwk[]): Promise<KeyRing> {
   const verifyKeys = new Map<string, CryptoKey>();
@@ -46,14 +48,20 @@ async function buildRing(list: readonly PrivateJwk[]): Promise<KeyRing> {
 
 /** Imported once per isolate and key set. */
 export function keyRing(config: Config): Promise<KeyRing> {
+  const known = ringsOf.get(config);
+  if (known) return known;
   // Keyed by the keys' text: configs parsed from equal bindings share one ring.
   const id = JSON.stringify(config.JWT_PRIVATE_KEYS);
   let ring = rings.get(id);
   if (!ring) {
     ring = buildRing(config.JWT_PRIVATE_KEYS);
-    ring.catch(() => rings.delete(id));
+    ring.catch(() => {
+      rings.delete(id);
+      ringsOf.delete(config);
+    });
     rings.set(id, ring);
   }
+  ringsOf.set(config, ring);
   return ring;
 }
 
@@ -70,15 +78,43 @@ export async function signAccessToken(config: Config, claims: AccessClaims): Pro
     .sign(ring.signingKey);
 }
 
+type VerifiedClaims = AccessClaims & { exp: number };
+
+/**
+ * Tokens this isolate has verified, per configuration (keys, issuer, audience, lifetimes), until
+ * they expire: a client sends the same access token for its whole lifetime, and verifying it
+ * (base64, JSON, claims, an Ed25519 signature) was the largest cost of a cached read. Keyed by
+ * the token's exact text, so only a token that passed every check once is ever answered from
+ * here. Revocation is not cached: it is checked on every request (authenticate()).
+ */
+const verified = new WeakMap<Config, Map<string, VerifiedClaims>>();
+export const MAX_VERIFIED_TOKENS = 5000;
+
 /**
  * Verify an access token (RFC 8725): algorithm pinned, key chosen by `kid` from our own ring
  * only (no jku/x5u/jwk header is ever followed), iss/aud/typ checked, exp/iat/sub/sid required,
- * exp finite and within the lifetime cap, small clock skew tolerated.
+ * exp finite and within the lifetime cap, small clock skew tolerated. A token verified before is
+ * answered from the isolate's cache while it has not expired (same skew as the verifier's).
  */
-export async function verifyAccessToken(
-  config: Config,
-  token: string,
-): Promise<AccessClaims & { exp: number }> {
+export async function verifyAccessToken(config: Config, token: string): Promise<VerifiedClaims> {
+  let cache = verified.get(config);
+  const hit = cache?.get(token);
+  if (hit) {
+    if (Date.now() / 1000 - config.CLOCK_SKEW_SECONDS < hit.exp) return hit;
+    cache!.delete(token); // expired: the verifier answers token_expired
+  }
+  const claims = Object.freeze(await verifySignedToken(config, token));
+  if (!cache) {
+    cache = new Map();
+    verified.set(config, cache);
+  }
+  // Oldest first out: Map keeps insertion order.
+  if (cache.size >= MAX_VERIFIED_TOKENS) cache.delete(cache.keys().next().value!);
+  cache.set(token, claims);
+  return claims;
+}
+
+async function verifySignedToken(config: Config, token: string): Promise<VerifiedClaims> {
   const ring = await keyRing(config);
   let payload: JWTPayload;
   try {

@@ -6,7 +6,8 @@ import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import type { Notification } from "../../shared/notification.schema.ts";
 import { publishNotification } from "../realtime/realtime-events.ts";
 import type { MessageRow } from "../rooms/messages.ts";
-import { canSeeRoom, type RoomAccess } from "../rooms/rooms.ts";
+import type { RoomGrant } from "../rooms/room-grant.ts";
+import { canSeeRoom } from "../rooms/rooms.ts";
 
 export type NotificationRow = typeof notifications.$inferSelect;
 /** The row as the contract (src/shared/notification.schema.ts) shows it. */
@@ -37,7 +38,7 @@ export async function createNotifications(
 }
 
 /** `@handle` of someone who can see the room → a mention notification (never for the author). */
-export async function notifyMentions(ctx: ServiceContext, access: RoomAccess, m: MessageRow) {
+export async function notifyMentions(ctx: ServiceContext, access: RoomGrant, m: MessageRow) {
   const handles = mentionedHandles(m.body);
   if (handles.length === 0) return;
   const candidates = await ctx.db

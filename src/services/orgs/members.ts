@@ -3,6 +3,7 @@ import type { ServiceContext } from "../../context/service-context.ts";
 import { memberships, roomMembers, rooms, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso } from "../../lib/ids.ts";
+import { dep, invalidate } from "../cache-keys.ts";
 import { auditInsert } from "../ops/audit.ts";
 import { findMembership, isGuardFailure, keepAnOwner, lastOwner } from "./orgs.ts";
 import { can, canGrant, canManage, type OrgRole, roleRank } from "./rbac.ts";
@@ -132,6 +133,7 @@ export async function changeMemberRole(
       keepAnOwner(ctx, orgId),
     ])
     .catch(guarded);
+  await invalidate(ctx, dep.userGrants(targetUserId)); // cache: the member's room access
   const member = await memberView(ctx, orgId, targetUserId, withEmail);
   return { member, lowered: roleRank[newRole] < roleRank[target.role] };
 }
@@ -179,4 +181,5 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, orgId: str
       keepAnOwner(ctx, orgId),
     ])
     .catch(guarded);
+  await invalidate(ctx, dep.userGrants(targetUserId)); // cache: the member's room access
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { isNotNullViolation } from "../../db/errors.ts";
-import { memberships, orgs } from "../../db/schema.ts";
+import { memberships, orgs, rooms } from "../../db/schema.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { nowIso, uuidv7 } from "../../lib/ids.ts";
 import { dep, invalidate } from "../cache-keys.ts";
@@ -165,7 +165,9 @@ export async function updateOrg(
 /** Deletes the org; memberships, invitations and rooms go with it (ON DELETE CASCADE, enforced by sqld). */
 export async function deleteOrg(ctx: ServiceContext, actorId: string, orgId: string) {
   const org = await getOrg(ctx, orgId, "owner");
-  await ctx.db.batch([
+  // Its rooms go with it, and their cached access grants: their ids are read in the same batch.
+  const [roomIds] = await ctx.db.batch([
+    ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.orgId, orgId)),
     ctx.db.delete(orgs).where(eq(orgs.id, orgId)),
     auditInsert(ctx, {
       action: "org.deleted",
@@ -176,5 +178,5 @@ export async function deleteOrg(ctx: ServiceContext, actorId: string, orgId: str
       metadata: { name: org.name, slug: org.slug },
     }),
   ]);
-  await invalidate(ctx, dep.org(orgId), dep.orgRooms(orgId)); // cache
+  await invalidate(ctx, dep.org(orgId), dep.orgRooms(orgId), ...roomIds.map((r) => dep.roomGrants(r.id))); // cache
 }

@@ -10,6 +10,7 @@ import { dep, invalidate } from "../cache-keys.ts";
 import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
 import { can } from "../orgs/rbac.ts";
+import type { RoomGrant } from "./room-grant.ts";
 import type { RoomAccess } from "./rooms.ts";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -49,37 +50,21 @@ async function findByClientId(ctx: ServiceContext, roomId: string, authorId: str
  * The one persistence path for new messages (REST and socket). The seq is allocated in the same
  * transaction as the insert (rooms.last_seq + 1), so seqs have no gaps even under concurrency.
  * `clientId` makes retries idempotent: same body → the original (created: false), else 409.
+ * One round trip when the clientId is new: the unique index (room, author, clientId) is the
+ * idempotency check, folded into the write itself; a replay fails it, the batch rolls back
+ * whole (no seq used) and the original is read.
  */
 export async function postMessage(
   ctx: ServiceContext,
-  access: RoomAccess,
+  access: RoomGrant,
   authorId: string,
   input: PostInput,
 ) {
   const attachments = input.attachments ?? [];
   await checkAttachments(ctx, access, authorId, attachments);
-  const existing = await findByClientId(ctx, access.room.id, authorId, input.clientId);
-  if (existing) return replay(existing, input);
   const id = uuidv7();
   try {
-    const [, inserted] = await ctx.db.batch([
-      ctx.db
-        .update(rooms)
-        .set({ lastSeq: sql`${rooms.lastSeq} + 1` })
-        .where(eq(rooms.id, access.room.id)),
-      ctx.db
-        .insert(messages)
-        .values({
-          id,
-          roomId: access.room.id,
-          seq: sql`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${access.room.id})`,
-          authorId,
-          body: input.body,
-          attachments,
-          clientId: input.clientId,
-        })
-        .returning(),
-    ]);
+    const [, inserted] = await ctx.db.batch(messageWrite(ctx, access.room.id, id, authorId, input));
     const message = inserted[0]!;
     // cache: the latest page, and the room list's lastSeq/unreadCount
     await invalidate(ctx, dep.roomMessages(access.room.id), dep.orgRooms(access.room.orgId));
@@ -88,13 +73,45 @@ export async function postMessage(
     );
     return { message: toMessage(message), created: true };
   } catch (err) {
-    // A concurrent retry with the same clientId won: the transaction rolled back (no seq used).
+    // This clientId is taken (a retry, or a concurrent one won): nothing was written.
     if (isUniqueViolation(err, "messages.client_id")) {
-      const winner = await findByClientId(ctx, access.room.id, authorId, input.clientId);
-      if (winner) return replay(winner, input);
+      const original = await findByClientId(ctx, access.room.id, authorId, input.clientId);
+      if (original) return replay(original, input);
     }
     throw err;
   }
+}
+
+/**
+ * The statements of a new message's write batch, in order: the seq allocation, then the insert
+ * (its result is the new row). Statements that must commit with the message (an outbox event)
+ * go after these two.
+ */
+export function messageWrite(
+  ctx: ServiceContext,
+  roomId: string,
+  id: string,
+  authorId: string,
+  input: PostInput,
+) {
+  return [
+    ctx.db
+      .update(rooms)
+      .set({ lastSeq: sql`${rooms.lastSeq} + 1` })
+      .where(eq(rooms.id, roomId)),
+    ctx.db
+      .insert(messages)
+      .values({
+        id,
+        roomId,
+        seq: sql`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})`,
+        authorId,
+        body: input.body,
+        attachments: input.attachments ?? [],
+        clientId: input.clientId,
+      })
+      .returning(),
+  ] as const;
 }
 
 function replay(existing: MessageRow, input: PostInput) {

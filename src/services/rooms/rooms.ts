@@ -170,7 +170,7 @@ export async function updateRoom(
     .set({ ...patch, updatedAt: nowIso() })
     .where(eq(rooms.id, access.room.id))
     .returning();
-  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: room lists
+  await invalidate(ctx, dep.orgRooms(access.room.orgId), dep.roomGrants(room!.id)); // cache: lists, access
   // Made private: whoever is connected and may no longer see it is disconnected.
   if (room!.visibility !== access.room.visibility) recheckRoomAccess(ctx, room!.id);
   return toRoomView(room!);
@@ -180,7 +180,8 @@ export async function deleteRoom(ctx: ServiceContext, access: RoomAccess) {
   if (!access.canManage)
     throw new ApiError("forbidden", "Only the room's creator or an org admin can delete it.");
   await ctx.db.delete(rooms).where(eq(rooms.id, access.room.id));
-  await invalidate(ctx, dep.orgRooms(access.room.orgId), dep.roomMessages(access.room.id)); // cache
+  const { orgId, id } = access.room;
+  await invalidate(ctx, dep.orgRooms(orgId), dep.roomMessages(id), dep.roomGrants(id)); // cache
 }
 
 export async function addRoomMember(
@@ -197,7 +198,7 @@ export async function addRoomMember(
     .insert(roomMembers)
     .values({ roomId: access.room.id, userId, addedBy: actorId })
     .onConflictDoNothing();
-  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: who sees which room
+  await invalidate(ctx, dep.orgRooms(access.room.orgId), dep.roomGrants(access.room.id)); // cache: who sees it
 }
 
 /** Remove someone from a room (the manager, or the member itself leaving). Returns whether a row went away. */
@@ -214,7 +215,7 @@ export async function removeRoomMember(
     .where(and(eq(roomMembers.roomId, access.room.id), eq(roomMembers.userId, userId)))
     .returning({ userId: roomMembers.userId });
   if (removed.length === 0) throw new ApiError("not_found", "No such room member.");
-  await invalidate(ctx, dep.orgRooms(access.room.orgId)); // cache: who sees which room
+  await invalidate(ctx, dep.orgRooms(access.room.orgId), dep.roomGrants(access.room.id)); // cache: who sees it
 }
 
 export async function markRead(ctx: ServiceContext, access: RoomAccess, userId: string, seq: number) {
