@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { createApp } from "./app.ts";
 import type { Bindings } from "./env.ts";
-import { scheduledFileCleanup } from "./jobs.ts";
+import { scheduledFileCleanup, scheduledWebhookSweep, webhookQueueBatch } from "./jobs.ts";
+import type { DeliveryMessage } from "./services/webhooks/dispatch.ts";
 
 const app = createApp();
 
@@ -28,9 +29,15 @@ export default {
     }
     return app.fetch(request, env, ctx);
   },
-  async scheduled(_controller, env, ctx) {
-    // Periodic maintenance (expired pending uploads, sessions) is added by the features that need it.
-    ctx.waitUntil(scheduledFileCleanup(env));
+  async scheduled(controller, env, ctx) {
+    // Every minute (wrangler.toml [triggers]): the webhook outbox sweep; every 15th minute also
+    // the cleanup of expired pending uploads.
+    ctx.waitUntil(scheduledWebhookSweep(env, ctx, controller.scheduledTime));
+    if (new Date(controller.scheduledTime).getUTCMinutes() % 15 === 0)
+      ctx.waitUntil(scheduledFileCleanup(env));
+  },
+  async queue(batch, env, ctx) {
+    await webhookQueueBatch(batch as MessageBatch<DeliveryMessage>, env, ctx);
   },
 } satisfies ExportedHandler<Bindings>;
 

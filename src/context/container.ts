@@ -20,6 +20,8 @@ export interface Services {
   readonly storage: ObjectStorage;
   readonly realtime: RealtimePublisher;
   readonly mailer: Mailer;
+  /** The webhook delivery queue's producer (wrangler.toml [[queues.producers]]), when bound. */
+  readonly webhookQueue: Queue | undefined;
   /** Round trips this request made so far, counted in the adapters (no I/O, creates nothing). */
   costs(): { db: number };
 }
@@ -53,7 +55,11 @@ function kvFor(config: Config, log: Logger): KeyValueStore {
   return memoryStore;
 }
 
-export function createServices(config: Config, env: { FILES: R2Bucket }, log: Logger): Services {
+export function createServices(
+  config: Config,
+  env: { FILES: R2Bucket; WEBHOOKS?: Queue },
+  log: Logger,
+): Services {
   let database: DatabaseHandle | undefined;
   let kv: KeyValueStore | undefined;
   let cache: Cache | undefined;
@@ -62,6 +68,7 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   let mailer: Mailer | undefined;
   return {
     costs: () => ({ db: database?.roundTrips ?? 0 }),
+    webhookQueue: env.WEBHOOKS,
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
       return database;
