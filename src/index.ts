@@ -30,11 +30,11 @@ export default {
     return app.fetch(request, env, ctx);
   },
   async scheduled(controller, env, ctx) {
-    // Every minute (wrangler.toml [triggers]): the webhook outbox sweep; every 15th minute also
-    // the cleanup of expired pending uploads.
-    ctx.waitUntil(scheduledWebhookSweep(env, ctx, controller.scheduledTime));
-    if (new Date(controller.scheduledTime).getUTCMinutes() % 15 === 0)
-      ctx.waitUntil(scheduledFileCleanup(env));
+    // wrangler.toml [triggers]: "* * * * *" sweeps the webhook outbox (the cron's scheduled time
+    // is its clock), "*/15 * * * *" removes expired pending uploads.
+    if (controller.cron === "* * * * *")
+      ctx.waitUntil(scheduledWebhookSweep(env, ctx, controller.scheduledTime));
+    else ctx.waitUntil(scheduledFileCleanup(env));
   },
   async queue(batch, env, ctx) {
     await webhookQueueBatch(batch as MessageBatch<DeliveryMessage>, env, ctx);
