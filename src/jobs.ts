@@ -3,7 +3,7 @@ import { createServices } from "./context/container.ts";
 import { createServiceContext, type ServiceContext } from "./context/service-context.ts";
 import { createLogger, errorFields } from "./lib/log.ts";
 import { cleanupExpiredUploads } from "./services/files/files-access.ts";
-import { attemptDelivery, markDeliveryFailed } from "./services/webhooks/deliver.ts";
+import { attemptDeliveries, markDeliveryFailed } from "./services/webhooks/deliver.ts";
 import { type DeliveryMessage, sweepOutbox } from "./services/webhooks/dispatch.ts";
 
 /** The cron entry (wrangler.toml [triggers]): clean up abandoned uploads. */
@@ -48,7 +48,8 @@ export const retryDelaySeconds = (base: number, attempts: number) =>
   Math.min(43_200, base * 2 ** Math.max(0, attempts - 1));
 
 /**
- * The queue consumer (wrangler.toml [[queues.consumers]]): one attempt per message, retried by
+ * The queue consumer (wrangler.toml [[queues.consumers]]): one attempt per message (a batch is
+ * claimed, sent and recorded together, src/services/webhooks/deliver.ts), retried by
  * Queues with backoff until max_retries, then the dead-letter queue, whose messages only mark
  * the delivery failed. `clock` is injectable so tests can run the disable rule over hours.
  */
@@ -61,21 +62,27 @@ export async function webhookQueueBatch(
   const job = jobContext(env, "webhooks-deliver", ctx);
   const deadLetters = batch.queue.includes("-dlq");
   const base = job.config.WEBHOOK_RETRY_BASE_SECONDS;
-  await Promise.all(
-    batch.messages.map(async (m) => {
-      try {
-        if (deadLetters) {
-          await markDeliveryFailed(job, m.body.deliveryId);
-          m.ack();
-          return;
-        }
-        const outcome = await attemptDelivery(job, m.body.deliveryId, clock());
-        if (outcome === "done") m.ack();
-        else m.retry({ delaySeconds: retryDelaySeconds(base, m.attempts) });
-      } catch (err) {
-        job.log.error("webhook delivery errored", { deliveryId: m.body.deliveryId, ...errorFields(err) });
-        m.retry({ delaySeconds: retryDelaySeconds(base, m.attempts) });
+  const retry = (m: Message<DeliveryMessage>) =>
+    m.retry({ delaySeconds: retryDelaySeconds(base, m.attempts) });
+  try {
+    if (deadLetters) {
+      for (const m of batch.messages) {
+        await markDeliveryFailed(job, m.body.deliveryId);
+        m.ack();
       }
-    }),
-  );
+      return;
+    }
+    const outcomes = await attemptDeliveries(
+      job,
+      batch.messages.map((m) => m.body.deliveryId),
+      clock(),
+    );
+    for (const m of batch.messages) {
+      if (outcomes.get(m.body.deliveryId) === "retry") retry(m);
+      else m.ack();
+    }
+  } catch (err) {
+    job.log.error("webhook delivery batch errored", { messages: batch.messages.length, ...errorFields(err) });
+    for (const m of batch.messages) retry(m);
+  }
 }

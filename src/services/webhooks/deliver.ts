@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from "../../db/schema.ts";
 import { uuidv7 } from "../../lib/ids.ts";
@@ -69,25 +69,75 @@ async function send(ctx: ServiceContext, url: string, body: string, headers: Rec
   }
 }
 
+type Row = {
+  d: typeof webhookDeliveries.$inferSelect;
+  payload: string;
+  endpoint: EndpointRow;
+};
+type Result = { statusCode: number | null; latencyMs: number; error: string | null };
+
+async function attempt(ctx: ServiceContext, row: Row, nowMs: number): Promise<Result> {
+  const { endpoint, payload } = row;
+  if (endpoint.disabledAt) return { statusCode: null, latencyMs: 0, error: "endpoint disabled" };
+  const secrets = await secretsOf(ctx, endpoint, nowMs);
+  return send(ctx, endpoint.url, payload, await signatureHeaders(row.d.eventId, payload, secrets, nowMs));
+}
+
+/** The attempt's record, the delivery's new state and the endpoint's failure streak. */
+function record(ctx: ServiceContext, row: Row, result: Result, at: string) {
+  const ok = result.error === null;
+  const status = ok ? "succeeded" : row.endpoint.disabledAt ? "failed" : "pending";
+  const streak = ok
+    ? { failureStreak: 0, failingSince: null }
+    : {
+        failureStreak: sql`${webhookEndpoints.failureStreak} + 1`,
+        failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${at})`,
+      };
+  return {
+    status,
+    statements: [
+      ctx.db.insert(webhookAttempts).values({ id: uuidv7(), deliveryId: row.d.id, at, ...result }),
+      ctx.db
+        .update(webhookDeliveries)
+        .set({
+          status,
+          attempts: sql`${webhookDeliveries.attempts} + 1`,
+          lastAttemptAt: at,
+          claimedUntil: null,
+        })
+        .where(eq(webhookDeliveries.id, row.d.id)),
+      ctx.db
+        .update(webhookEndpoints)
+        .set(streak)
+        .where(and(eq(webhookEndpoints.id, row.endpoint.id), isNull(webhookEndpoints.disabledAt))),
+    ],
+  };
+}
+
 /**
- * Attempt one delivery (a queue message). Idempotent: a delivery that already succeeded (or
- * failed for good) is not sent again; a claim keeps two copies of a message from sending at
- * once. Every attempt is recorded with the endpoint's failure streak in one batch. `nowMs` is
- * injectable (tests of the disable rule); latency is always measured on the real clock.
+ * Attempt the deliveries of one queue batch: one round trip claims and loads them all, the
+ * POSTs run in parallel, one round trip records every attempt (so the database cost per
+ * delivery shrinks as batches fill). Idempotent: a delivery that already succeeded (or failed
+ * for good) is not sent again, and the claim keeps two copies of a message from sending at
+ * once. `nowMs` is injectable (tests of the disable rule); latency is measured on the real clock.
  */
-export async function attemptDelivery(
+export async function attemptDeliveries(
   ctx: ServiceContext,
-  deliveryId: string,
+  ids: string[],
   nowMs: number,
-): Promise<Outcome> {
+): Promise<Map<string, Outcome>> {
   const claimFor = ctx.config.WEBHOOK_TIMEOUT_MS + 20_000;
   const [claimed, rows] = await ctx.db.batch([
     ctx.db
       .update(webhookDeliveries)
-      .set({ claimedUntil: iso(nowMs + claimFor) })
+      // Claimed means it reached the queue: the cron sweep leaves it alone from now on.
+      .set({
+        claimedUntil: iso(nowMs + claimFor),
+        enqueuedAt: sql`coalesce(${webhookDeliveries.enqueuedAt}, ${iso(nowMs)})`,
+      })
       .where(
         and(
-          eq(webhookDeliveries.id, deliveryId),
+          inArray(webhookDeliveries.id, ids),
           eq(webhookDeliveries.status, "pending"),
           or(isNull(webhookDeliveries.claimedUntil), lt(webhookDeliveries.claimedUntil, iso(nowMs))),
         ),
@@ -98,48 +148,28 @@ export async function attemptDelivery(
       .from(webhookDeliveries)
       .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-      .where(eq(webhookDeliveries.id, deliveryId)),
+      .where(inArray(webhookDeliveries.id, ids)),
   ]);
-  const row = rows[0];
-  if (row?.d.status !== "pending") return "done"; // gone, delivered, or given up: nothing to send
-  if (claimed.length === 0) return "retry"; // another copy is being attempted right now
-  const { endpoint } = row;
-  const result = endpoint.disabledAt
-    ? { statusCode: null, latencyMs: 0, error: "endpoint disabled" }
-    : await send(
-        ctx,
-        endpoint.url,
-        row.payload,
-        await signatureHeaders(row.d.eventId, row.payload, await secretsOf(ctx, endpoint, nowMs), nowMs),
-      );
-  const ok = result.error === null;
-  const at = iso(nowMs);
-  const finalStatus = ok ? "succeeded" : endpoint.disabledAt ? "failed" : "pending";
-  await ctx.db.batch([
-    ctx.db.insert(webhookAttempts).values({ id: uuidv7(), deliveryId, at, ...result }),
-    ctx.db
-      .update(webhookDeliveries)
-      .set({
-        status: finalStatus,
-        attempts: sql`${webhookDeliveries.attempts} + 1`,
-        lastAttemptAt: at,
-        claimedUntil: null,
-      })
-      .where(eq(webhookDeliveries.id, deliveryId)),
-    ctx.db
-      .update(webhookEndpoints)
-      .set(
-        ok
-          ? { failureStreak: 0, failingSince: null }
-          : {
-              failureStreak: sql`${webhookEndpoints.failureStreak} + 1`,
-              failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${at})`,
-            },
-      )
-      .where(and(eq(webhookEndpoints.id, endpoint.id), isNull(webhookEndpoints.disabledAt))),
-  ]);
-  if (!ok && !endpoint.disabledAt) await disableIfFailing(ctx, endpoint, nowMs);
-  return finalStatus === "pending" ? "retry" : "done";
+  const mine = new Set(claimed.map((c) => c.id));
+  const outcomes = new Map<string, Outcome>(ids.map((id) => [id, "done"])); // gone, delivered or given up
+  const todo: Row[] = [];
+  for (const row of rows) {
+    if (row.d.status !== "pending") continue;
+    if (mine.has(row.d.id)) todo.push(row);
+    else outcomes.set(row.d.id, "retry"); // another copy is being attempted right now
+  }
+  if (todo.length === 0) return outcomes;
+  const results = await Promise.all(todo.map((row) => attempt(ctx, row, nowMs)));
+  const records = todo.map((row, i) => record(ctx, row, results[i]!, iso(nowMs)));
+  const [first, ...rest] = records.flatMap((r) => r.statements);
+  await ctx.db.batch([first!, ...rest]);
+  const failing = new Map<string, EndpointRow>();
+  todo.forEach((row, i) => {
+    outcomes.set(row.d.id, records[i]!.status === "pending" ? "retry" : "done");
+    if (results[i]!.error !== null && !row.endpoint.disabledAt) failing.set(row.endpoint.id, row.endpoint);
+  });
+  for (const endpoint of failing.values()) await disableIfFailing(ctx, endpoint, nowMs);
+  return outcomes;
 }
 
 /** The dead-letter queue's consumer: Queues gave up on this delivery. */

@@ -15,15 +15,17 @@ export const SWEEP_GRACE_MS = 30_000;
 const SWEEP_LIMIT = 1000;
 
 /**
- * Hand deliveries to the queue and mark them enqueued. Never throws: a delivery that did not
- * make it (queue or database unavailable, the isolate gone) is still `enqueued_at IS NULL`, and
- * the cron sweep sends it.
+ * Hand deliveries to the queue. Never throws: a delivery that did not make it (queue
+ * unavailable, the isolate gone) is still `enqueued_at IS NULL` and unclaimed, and the cron
+ * sweep sends it. A delivery still waiting in a backed-up queue after the grace period may be
+ * sent twice to the queue; the consumer's claim and status make the second copy a no-op.
  */
 export async function enqueueDeliveries(
   ctx: Pick<ServiceContext, "db" | "log" | "webhookQueue">,
   ids: string[],
-  nowMs = Date.now(),
+  opts: { mark?: boolean; nowMs?: number } = {},
 ): Promise<number> {
+  const nowMs = opts.nowMs ?? Date.now();
   const queue = ctx.webhookQueue;
   if (!queue) {
     ctx.log.warn("webhook queue not bound: deliveries wait for the sweep", { deliveries: ids.length });
@@ -34,10 +36,14 @@ export async function enqueueDeliveries(
     for (let i = 0; i < ids.length; i += SEND_BATCH) {
       const chunk = ids.slice(i, i + SEND_BATCH);
       await queue.sendBatch(chunk.map((deliveryId) => ({ body: { deliveryId } satisfies DeliveryMessage })));
-      await ctx.db
-        .update(webhookDeliveries)
-        .set({ enqueuedAt: new Date(nowMs).toISOString() })
-        .where(and(inArray(webhookDeliveries.id, chunk), isNull(webhookDeliveries.enqueuedAt)));
+      // Marked enqueued by the consumer's claim (no round trip here, on the write path); the
+      // sweep marks what it sends, so it does not send it again every minute.
+      if (opts.mark) {
+        await ctx.db
+          .update(webhookDeliveries)
+          .set({ enqueuedAt: new Date(nowMs).toISOString() })
+          .where(and(inArray(webhookDeliveries.id, chunk), isNull(webhookDeliveries.enqueuedAt)));
+      }
       sent += chunk.length;
     }
   } catch (err) {
@@ -69,6 +75,6 @@ export async function sweepOutbox(ctx: Pick<ServiceContext, "db" | "log" | "webh
   return enqueueDeliveries(
     ctx,
     rows.map((r) => r.id),
-    nowMs,
+    { mark: true, nowMs },
   );
 }
