@@ -6,6 +6,7 @@ import {
   WebhookEndpointWithSecretSchema,
 } from "../src/routes/webhooks/webhooks.schema.ts";
 import { api, apiWithEnv, eventually, jsonBody, parsed } from "./helpers/api.ts";
+import { rows } from "./helpers/faults.ts";
 import { authed, insertOrg, testDb } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
 import { registerUser, type TestUser } from "./helpers/users.ts";
@@ -96,6 +97,18 @@ describe("webhook endpoints", () => {
       404,
       "not_found",
     );
+  });
+
+  it("a refused change writes nothing, not even its audit entry (DELETE of an unknown endpoint)", async () => {
+    const unknown = "01a2345a-0000-7000-8000-000000000001";
+    await expectProblem(
+      await api(path(`/${unknown}`), authed(owner.accessToken, "DELETE")),
+      404,
+      "not_found",
+    );
+    expect(await rows("select count(*) as n from audit_log where target_id = ?", [unknown])).toEqual([
+      { n: 0 },
+    ]);
   });
 
   it("refuses unknown events, unknown fields and an empty event list", async () => {
@@ -195,5 +208,35 @@ describe("POST …/test", () => {
     expect(delivery!.attempts).toEqual([
       expect.objectContaining({ statusCode: 200, error: null, latencyMs: expect.any(Number) }),
     ]);
+  });
+});
+
+describe("webhooks in /openapi.json", () => {
+  it("documents every webhook route and the body receivers get", async () => {
+    const doc = (await (await api("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { tags?: string[] }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; description?: string }> };
+    };
+    const ops = Object.entries(doc.paths).flatMap(([p, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op.tags?.includes("Webhooks"))
+        .map(([m]) => `${m.toUpperCase()} ${p}`),
+    );
+    expect(ops.sort()).toEqual(
+      [
+        "POST /v1/orgs/{orgId}/webhooks",
+        "GET /v1/orgs/{orgId}/webhooks",
+        "GET /v1/orgs/{orgId}/webhooks/{webhookId}",
+        "PATCH /v1/orgs/{orgId}/webhooks/{webhookId}",
+        "DELETE /v1/orgs/{orgId}/webhooks/{webhookId}",
+        "POST /v1/orgs/{orgId}/webhooks/{webhookId}/rotate-secret",
+        "GET /v1/orgs/{orgId}/webhooks/{webhookId}/deliveries",
+        "POST /v1/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
+        "POST /v1/orgs/{orgId}/webhooks/{webhookId}/test",
+      ].sort(),
+    );
+    const event = doc.components.schemas.WebhookEvent!;
+    expect(Object.keys(event.properties ?? {}).sort()).toEqual(["createdAt", "data", "id", "orgId", "type"]);
+    expect(event.description).toContain("webhook-signature");
   });
 });

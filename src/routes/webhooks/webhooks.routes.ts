@@ -17,6 +17,7 @@ import {
   PatchWebhookBodySchema,
   WebhookEndpointSchema,
   WebhookEndpointWithSecretSchema,
+  WebhookEventSchema,
   WebhookParamsSchema,
 } from "./webhooks.schema.ts";
 
@@ -121,3 +122,6 @@ export const webhookRoutes = createRouter()
     await endpoints.deleteEndpoint(svc(c), orgMember(c), c.req.valid("param").webhookId);
     return c.body(null, 204);
   });
+
+// The body receivers get: a component of its own, since no API route returns it.
+webhookRoutes.openAPIRegistry.register("WebhookEvent", WebhookEventSchema);

@@ -92,5 +92,23 @@ export const WebhookDeliverySchema = z
   })
   .openapi("WebhookDelivery");
 
+/** What a receiver gets: documented as a component (receivers are not API routes). */
+export const WebhookEventSchema = z
+  .object({
+    id: IdSchema.meta({
+      description: "The event id; also the `webhook-id` header, the same on every retry and replay",
+    }),
+    type: z.union([WebhookEventTypeSchema, z.literal("webhook.test")]),
+    orgId: IdSchema,
+    createdAt: Timestamp.openapi({ description: "When the change committed (the database's clock)" }),
+    data: z.record(z.string(), z.unknown()).openapi({
+      description: "See WebhookEventType: {message}, {room}, {member}, {member, previousRole}, {file}",
+    }),
+  })
+  .openapi("WebhookEvent", {
+    description:
+      "The JSON body POSTed to an endpoint, with the headers `webhook-id`, `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.timestamp.body>` under the secret's bytes; two space-separated signatures for 24 h after a rotation). Verify with the `standardwebhooks` package.",
+  });
+
 export const WebhookParamsSchema = z.object({ orgId: IdSchema, webhookId: IdSchema });
 export const DeliveryParamsSchema = WebhookParamsSchema.extend({ deliveryId: IdSchema });

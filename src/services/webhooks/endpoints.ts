@@ -172,6 +172,7 @@ export async function updateEndpoint(ctx: ServiceContext, actor: Actor, id: stri
 }
 
 export async function deleteEndpoint(ctx: ServiceContext, actor: Actor, id: string) {
+  await loadEndpoint(ctx, actor.orgId, id); // 404 before anything is written (the audit entry)
   const [deleted] = await ctx.db.batch([
     ctx.db
       .delete(webhookEndpoints)
