@@ -5,7 +5,8 @@
  * (then 200), where 302 redirects to `/hooks/<key>-redirected`. Tests read the recording at
  * `GET /requests/<key>` and verify it themselves with `standardwebhooks`.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import { readBody } from "../../scripts/lib/sentry-sink.ts";
 
 export interface Received {
   method: string;
@@ -13,15 +14,6 @@ export interface Received {
   headers: Record<string, string>;
   body: string;
   at: number;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 export async function startWebhookReceiver(): Promise<{ url: string; close(): Promise<void> }> {
