@@ -7,7 +7,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from "../src/db/schema.ts";
 import worker from "../src/index.ts";
 import { retryDelaySeconds, webhookQueueBatch } from "../src/jobs.ts";
@@ -60,12 +60,18 @@ async function storedDelivery(endpointId: string) {
 }
 
 /** Run the real queue consumer on one message, at `nowMs` on its clock. */
-async function consume(deliveryId: string, attempts: number, nowMs: number, queue = "petrel-webhooks") {
+async function consume(
+  deliveryId: string,
+  attempts: number,
+  nowMs: number,
+  queue = "petrel-webhooks",
+  vars: Record<string, string> = {},
+) {
   const batch = createMessageBatch(queue, [
     { id: uuidv7(), timestamp: nowMs, attempts, body: { deliveryId } },
   ]);
   const ctx = createExecutionContext();
-  await webhookQueueBatch(batch, env, ctx, () => nowMs);
+  await webhookQueueBatch(batch, { ...env, ...vars }, ctx, () => nowMs);
   return getQueueResult(batch, ctx);
 }
 
@@ -189,6 +195,24 @@ describe("webhook delivery on the queue", () => {
     expect(await rows("select status, attempts from webhook_deliveries where id = ?", [d.id])).toEqual([
       { status: "succeeded", attempts: 2 },
     ]);
+  });
+
+  it("gives up on a receiver that never answers after WEBHOOK_TIMEOUT_MS, and retries later", async () => {
+    const res = await api(
+      hooks(),
+      as("POST", { url: `${inject("hungUrl")}/hook`, events: ["room.created"] }),
+    );
+    expect(res.status).toBe(201);
+    const hook = (await res.json()) as { id: string };
+    const d = await storedDelivery(hook.id);
+    const result = await consume(d.id, 1, Date.now(), "petrel-webhooks", { WEBHOOK_TIMEOUT_MS: "300" });
+    expect(result.retryMessages).toHaveLength(1);
+    const [attempt] = await rows(
+      "select status_code, error, latency_ms from webhook_attempts where delivery_id = ?",
+      [d.id],
+    );
+    expect(attempt).toMatchObject({ status_code: null, error: "timed out after 300 ms" });
+    expect(Number(attempt!.latency_ms)).toBeGreaterThanOrEqual(290);
   });
 
   it("the dead-letter queue marks a delivery failed", async () => {
