@@ -137,7 +137,9 @@ describe("webhook delivery on the queue", () => {
   it("rotation: both secrets sign for 24 h, then only the new one", async () => {
     const key = receiverKey();
     const hook = await createWebhook(owner.accessToken, orgId, key, ["room.created"]);
-    const rotated = (await (await api(hooks(`/${hook.id}/rotate-secret`), as("POST"))).json()) as {
+    const rotation = await api(hooks(`/${hook.id}/rotate-secret`), as("POST"));
+    expect(rotation.headers.get("cache-control")).toBe("no-store");
+    const rotated = (await rotation.json()) as {
       secret: string;
       previousSecretExpiresAt: string;
     };

@@ -59,6 +59,7 @@ export async function createWebhook(token: string, orgId: string, key: string, e
     authed(token, "POST", { url: hookUrl(key), events, description: "test receiver" }),
   );
   expect(res.status, await res.clone().text()).toBe(201);
+  expect(res.headers.get("cache-control")).toBe("no-store"); // the secret is in it
   return parsed(res, WebhookEndpointWithSecretSchema);
 }
 

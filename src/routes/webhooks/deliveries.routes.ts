@@ -76,7 +76,9 @@ const test = route({
 export const webhookDeliveryRoutes = createRouter()
   .openapi(rotate, async (c) => {
     const { webhookId } = c.req.valid("param");
-    return c.json(await endpoints.rotateSecret(svc(c), orgMember(c), webhookId), 200);
+    const rotated = await endpoints.rotateSecret(svc(c), orgMember(c), webhookId);
+    c.header("Cache-Control", "no-store"); // it carries the secret
+    return c.json(rotated, 200);
   })
   .openapi(list, async (c) => {
     const { orgId, webhookId } = c.req.valid("param");

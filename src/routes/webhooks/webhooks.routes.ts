@@ -104,7 +104,9 @@ const remove = route({
 export const webhookRoutes = createRouter()
   .openapi(create, async (c) => {
     const m = orgMember(c);
-    return c.json(await endpoints.createEndpoint(svc(c), m, c.req.valid("json")), 201);
+    const created = await endpoints.createEndpoint(svc(c), m, c.req.valid("json"));
+    c.header("Cache-Control", "no-store"); // it carries the secret
+    return c.json(created, 201);
   })
   .openapi(list, async (c) => {
     const { limit = 50, cursor } = c.req.valid("query");
