@@ -24,6 +24,8 @@ import { memberRoutes } from "./routes/orgs/members.routes.ts";
 import { orgRoutes } from "./routes/orgs/orgs.routes.ts";
 import { realtimeRoutes } from "./routes/realtime/realtime.routes.ts";
 import { orgRoomRoutes, roomRoutes } from "./routes/rooms/rooms.routes.ts";
+import { webhookDeliveryRoutes } from "./routes/webhooks/deliveries.routes.ts";
+import { webhookRoutes } from "./routes/webhooks/webhooks.routes.ts";
 import { SERVICE_AUTH_HEADER } from "./shared/realtime.ts";
 
 /**
@@ -59,6 +61,8 @@ export function createApp() {
     .route("/v1/orgs", memberRoutes)
     .route("/v1/orgs", orgInvitationRoutes)
     .route("/v1/orgs", orgRoomRoutes)
+    .route("/v1/orgs", webhookRoutes)
+    .route("/v1/orgs", webhookDeliveryRoutes)
     .route("/v1/invitations", invitationRoutes)
     .route("/v1/admin", adminRoutes)
     .route("/v1/rooms", roomRoutes)

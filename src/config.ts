@@ -116,6 +116,9 @@ export const ConfigSchema = z
     /** POST /v1/files per user. */
     FILES_RATE_LIMIT: intFrom(60, 1, 100_000_000),
     FILES_RATE_WINDOW_SECONDS: intFrom(3600, 1, 86_400),
+    /** Webhooks: the first retry's delay (s; each later one doubles), and the timeout of one attempt (ms). */
+    WEBHOOK_RETRY_BASE_SECONDS: intFrom(30, 0, 3600),
+    WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100, 30_000),
     /** Object storage: the R2 binding `FILES`, or any S3-compatible store (S3_* required then). */
     STORAGE_DRIVER: z.enum(["r2", "s3"]).default("r2"),
     S3_ENDPOINT: optionalString.pipe(z.url().optional()),

@@ -3,7 +3,8 @@ import { isolateRedisRoundTrips } from "./adapters/kv.ts";
 import { createApp } from "./app.ts";
 import { isolateDatabaseRoundTrips } from "./db/client.ts";
 import type { Bindings } from "./env.ts";
-import { scheduledFileCleanup } from "./jobs.ts";
+import { scheduledFileCleanup, scheduledWebhookSweep, webhookQueueBatch } from "./jobs.ts";
+import type { DeliveryMessage } from "./services/webhooks/dispatch.ts";
 
 const app = createApp();
 
@@ -34,9 +35,15 @@ export default {
     }
     return app.fetch(request, env, ctx);
   },
-  async scheduled(_controller, env, ctx) {
-    // Periodic maintenance (expired pending uploads, sessions) is added by the features that need it.
-    ctx.waitUntil(scheduledFileCleanup(env));
+  async scheduled(controller, env, ctx) {
+    // wrangler.toml [triggers]: "* * * * *" sweeps the webhook outbox (the cron's scheduled time
+    // is its clock), "*/15 * * * *" removes expired pending uploads.
+    if (controller.cron === "* * * * *")
+      ctx.waitUntil(scheduledWebhookSweep(env, ctx, controller.scheduledTime));
+    else ctx.waitUntil(scheduledFileCleanup(env));
+  },
+  async queue(batch, env, ctx) {
+    await webhookQueueBatch(batch as MessageBatch<DeliveryMessage>, env, ctx);
   },
 } satisfies ExportedHandler<Bindings>;
 

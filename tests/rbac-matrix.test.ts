@@ -233,6 +233,7 @@ const EXPECTED: Record<OrgAction, Record<OrgRole, boolean>> = {
   "rooms.manage": { owner: true, admin: true, member: false, guest: false },
   "messages.moderate": { owner: true, admin: true, member: false, guest: false },
   "files.moderate": { owner: true, admin: true, member: false, guest: false },
+  "webhooks.manage": { owner: true, admin: true, member: false, guest: false },
 };
 
 describe("permission table: every role × every action", () => {

@@ -20,6 +20,7 @@ import { dbBaselines } from "./db-baselines.ts";
 import { identityScenarios } from "./identity-scenarios.ts";
 import type { LoadOptions, Row } from "./load.ts";
 import type { BenchServices } from "./services.ts";
+import { webhookScenario } from "./webhook-scenario.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Body = string | Record<string, unknown> | unknown[];
@@ -84,6 +85,7 @@ export const scenarios: Scenario[] = [
   ...identityScenarios,
   ...cacheScenarios.filter((s) => s.name !== "me-redis-down"),
   ...dbBaselines, // next to messages-post: the database's own ceiling on this machine
+  webhookScenario, // messages-post with a subscribed webhook endpoint
   // Last among HTTP rows: it stops and restarts redis-server.
   ...cacheScenarios.filter((s) => s.name === "me-redis-down"),
 ];

@@ -87,6 +87,18 @@ export async function startWorker(opts: {
       compatibilityFlags: bundle.compatibilityFlags,
       bindings: opts.vars,
       r2Buckets: { FILES: "petrel-files" },
+      // The webhook queue, as wrangler.toml declares it (producer and consumers in this Worker).
+      queueProducers: { WEBHOOKS: { queueName: "petrel-webhooks" } },
+      queueConsumers: {
+        "petrel-webhooks": {
+          maxBatchSize: 10,
+          maxBatchTimeout: 1,
+          maxRetries: 10,
+          retryDelay: 30,
+          deadLetterQueue: "petrel-webhooks-dlq",
+        },
+        "petrel-webhooks-dlq": { maxBatchSize: 10, maxBatchTimeout: 1 },
+      },
       // Static files as a disk-backed service (production serves them before the Worker runs).
       serviceBindings: { ASSETS: { disk: { path: bundle.assetsDir, writable: false } } },
       // Outbound traffic stays on loopback because every URL in `vars` is a 127.0.0.1 one and no

@@ -27,6 +27,8 @@ export interface Services {
    */
   costs(): { db: number; redis: number };
   readonly trips: TripCounts;
+  /** The webhook delivery queue's producer (wrangler.toml [[queues.producers]]), when bound. */
+  readonly webhookQueue: Queue | undefined;
 }
 
 // Module scope holds only what is safe to share across requests of one isolate:
@@ -85,7 +87,11 @@ function cacheFor(kv: KeyValueStore, config: Config): Cache {
   return cache;
 }
 
-export function createServices(config: Config, env: { FILES: R2Bucket }, log: Logger): Services {
+export function createServices(
+  config: Config,
+  env: { FILES: R2Bucket; WEBHOOKS?: Queue },
+  log: Logger,
+): Services {
   let database: DatabaseHandle | undefined;
   let kv: KeyValueStore | undefined;
   let cache: Cache | undefined;
@@ -96,6 +102,7 @@ export function createServices(config: Config, env: { FILES: R2Bucket }, log: Lo
   return {
     trips,
     costs: () => ({ db: database?.roundTrips ?? 0, redis: trips.redis }),
+    webhookQueue: env.WEBHOOKS,
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);
       return database;

@@ -28,6 +28,8 @@ export interface ServiceContext {
   /** File objects (R2 binding or S3). */
   storage: ObjectStorage;
   meta: RequestMeta;
+  /** The webhook delivery queue (src/services/webhooks/dispatch.ts); absent in hand-built contexts. */
+  webhookQueue?: Queue | undefined;
   /** Run work after the response (ctx.waitUntil): mail, publishing, equalising timing. */
   defer(work: Promise<unknown>): void;
 }
@@ -66,6 +68,9 @@ export function createServiceContext(parts: {
     },
     get storage() {
       return services.storage;
+    },
+    get webhookQueue() {
+      return services.webhookQueue;
     },
   };
 }

@@ -273,7 +273,7 @@ export const notifications = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    type: text("type", { enum: ["mention", "invitation"] }).notNull(),
+    type: text("type", { enum: ["mention", "invitation", "webhook_disabled"] }).notNull(),
     data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     createdAt: text("created_at").notNull().default(now),
     readAt: text("read_at"),
@@ -315,4 +315,96 @@ export const files = sqliteTable(
     index("files_pending_idx").on(t.status, t.expiresAt),
     index("files_org_idx").on(t.orgId, t.roomId),
   ],
+);
+
+/**
+ * Webhook endpoints of an org (src/services/webhooks/). The signing secret is stored only
+ * AES-GCM-encrypted under a key derived from SERVER_SECRET; after a rotation the previous one
+ * keeps signing beside it until `previousSecretUntil`.
+ */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** The event types it subscribes to (JSON array of strings). */
+    events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+    secretEnc: text("secret_enc").notNull(),
+    previousSecretEnc: text("previous_secret_enc"),
+    previousSecretUntil: text("previous_secret_until"),
+    /** Failed attempts in a row, and when the first of them happened (the disable rule). */
+    failureStreak: integer("failure_streak").notNull().default(0),
+    failingSince: text("failing_since"),
+    disabledAt: text("disabled_at"),
+    disabledReason: text("disabled_reason"),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [index("webhook_endpoints_org_idx").on(t.orgId, t.id)],
+);
+
+/**
+ * The transactional outbox: one row per event, written in the same batch as the change it
+ * describes. `payload` is the exact JSON body sent, built inside that transaction (a snapshot).
+ */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    payload: text("payload").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("webhook_events_org_idx").on(t.orgId, t.id)],
+);
+
+/** One event × one endpoint. `enqueuedAt` null: not yet handed to the queue (the cron sweep's work). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    enqueuedAt: text("enqueued_at"),
+    /** A consumer holds the delivery until then, so two copies of a queue message never send at once. */
+    claimedUntil: text("claimed_until"),
+    lastAttemptAt: text("last_attempt_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
+    index("webhook_deliveries_sweep_idx").on(t.status, t.enqueuedAt),
+  ],
+);
+
+/** Every attempt of a delivery: HTTP status (null: no answer), latency and error. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    at: text("at").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
 );

@@ -10,7 +10,7 @@ import { IdSchema } from "../lib/ids.ts";
 export const NotificationSchema = z
   .object({
     id: IdSchema,
-    type: z.enum(["mention", "invitation"]),
+    type: z.enum(["mention", "invitation", "webhook_disabled"]),
     data: z.record(z.string(), z.unknown()),
     createdAt: z.string(),
     readAt: z.string().nullable(),

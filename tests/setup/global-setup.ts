@@ -28,6 +28,7 @@ import {
   testRedisCommand,
 } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -48,6 +49,8 @@ declare module "vitest" {
     /** Files: a local S3-compatible server (scripts/lib/s3-server.ts, credentials S3RVER/S3RVER). */
     s3Url: string;
     s3Bucket: string;
+    /** Webhooks: a real HTTP receiver that records every request (tests/setup/webhook-receiver.ts). */
+    webhookReceiverUrl: string;
   }
 }
 
@@ -263,6 +266,8 @@ export default async function setup(project: TestProject) {
     // Files: a real S3-compatible server that checks SigV4 signatures and expiry.
     const s3 = await startS3Server({ directory: join(dir, "s3"), bucket: "petrel-files" });
     cleanups.push(() => s3.close());
+    const receiver = await startWebhookReceiver();
+    cleanups.push(() => receiver.close());
 
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
@@ -291,6 +296,8 @@ export default async function setup(project: TestProject) {
       REDIS_TIMEOUT_MS: "2000",
       // X-Petrel-Cost on every response: tests count real database round trips per request.
       COST_HEADERS: "on",
+      // Webhook retries 1 s, 2 s, 4 s…: the retry tests see the third attempt within seconds.
+      WEBHOOK_RETRY_BASE_SECONDS: "1",
       OAUTH_PROVIDERS: JSON.stringify([
         {
           id: "oidc",
@@ -354,6 +361,7 @@ export default async function setup(project: TestProject) {
     project.provide("oidcUrl", oidc.issuer);
     project.provide("s3Url", s3.url);
     project.provide("s3Bucket", s3.bucket);
+    project.provide("webhookReceiverUrl", receiver.url);
   } catch (err) {
     await teardown();
     throw err;

@@ -125,7 +125,14 @@ export const messageRoutes = createRouter()
   .openapi(edit, async (c) => {
     const ctx = svc(c);
     const me = caller(c);
-    const message = await messagesService.editMessage(ctx, messageOf(c), me.userId, c.req.valid("json").body);
+    const { body } = c.req.valid("json");
+    const message = await messagesService.editMessage(
+      ctx,
+      messageOf(c),
+      me.userId,
+      body,
+      roomOf(c).room.orgId,
+    );
     publishMessage(ctx, message);
     return c.json(message, 200);
   })

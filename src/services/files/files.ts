@@ -5,6 +5,8 @@ import { ApiError } from "../../lib/errors.ts";
 import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { findMembership } from "../orgs/orgs.ts";
 import { roomAccess } from "../rooms/rooms.ts";
+import { beforeChange, dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 import { contentDisposition, contentMatches, HEAD_BYTES, isAllowedType } from "./file-types.ts";
 import { type FileRow, fileAccess, isExpired, loadFile } from "./files-access.ts";
 import { signFileUrl } from "./signed-urls.ts";
@@ -155,11 +157,19 @@ export async function completeUpload(ctx: ServiceContext, fileId: string, userId
   if (!head || !contentMatches(file.contentType, head)) {
     await refuse(ctx, file, `The content is not ${file.contentType}.`);
   }
-  const [row] = await ctx.db
-    .update(files)
-    .set({ status: "ready", completedAt: nowIso(), expiresAt: null })
-    .where(and(eq(files.id, file.id), eq(files.status, "pending")))
-    .returning();
+  const completedAt = nowIso();
+  // The event only if this very update made the file ready (a concurrent complete made it first otherwise).
+  const madeReady = sql`exists (select 1 from ${files} where ${files.id} = ${file.id} and ${files.completedAt} = ${completedAt})`;
+  const hooks = await webhookEvents(ctx, file.orgId, "file.ready", payload.file(file.id), madeReady);
+  const [[row]] = await ctx.db.batch([
+    ctx.db
+      .update(files)
+      .set({ status: "ready", completedAt, expiresAt: null })
+      .where(and(eq(files.id, file.id), eq(files.status, "pending")))
+      .returning(),
+    ...hooks.statements,
+  ]);
+  dispatchWebhooks(ctx, hooks);
   return toFileView(ctx, row ?? (await loadFile(ctx, file.id)));
 }
 
@@ -174,5 +184,9 @@ export async function deleteFile(ctx: ServiceContext, fileId: string, userId: st
   if (!canManage) throw new ApiError("forbidden", "Only the uploader or an org admin can delete a file.");
   // The object first: if that fails, the row stays and the delete can be retried.
   await ctx.storage.delete(file.objectKey);
-  await ctx.db.delete(files).where(eq(files.id, file.id));
+  // Only ready files were announced, so only they announce their deletion.
+  const exists = sql`exists (select 1 from ${files} where ${files.id} = ${file.id} and ${files.status} = 'ready')`;
+  const gone = await webhookEvents(ctx, file.orgId, "file.deleted", payload.file(file.id), exists);
+  await ctx.db.batch(beforeChange(gone, ctx.db.delete(files).where(eq(files.id, file.id))));
+  dispatchWebhooks(ctx, gone);
 }

@@ -31,7 +31,12 @@ export type AuditAction =
   | "admin.user_updated"
   | "admin.user_role_changed"
   | "admin.user_disabled"
-  | "admin.user_enabled";
+  | "admin.user_enabled"
+  | "webhook.created"
+  | "webhook.updated"
+  | "webhook.deleted"
+  | "webhook.secret_rotated"
+  | "webhook.disabled";
 
 export interface AuditEntry {
   action: AuditAction;

@@ -8,6 +8,8 @@ import { isoIn, nowIso, uuidv7 } from "../../lib/ids.ts";
 import { conflictFrom, getUser, normalizeEmail } from "../identity/users.ts";
 import { invitationMail } from "../notifications/mail-templates.ts";
 import { auditInsert } from "../ops/audit.ts";
+import { dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 import type { Actor } from "./members.ts";
 import { findMembership, getOrg, isGuardFailure } from "./orgs.ts";
 import { canGrant, type OrgRole } from "./rbac.ts";
@@ -203,6 +205,7 @@ export async function acceptInvitation(ctx: ServiceContext, userId: string, toke
   if (!user.emailVerifiedAt) {
     throw new ApiError("email_not_verified", "Verify your email address, then accept the invitation.");
   }
+  const joined = await webhookEvents(ctx, inv.orgId, "member.added", payload.member(inv.orgId, userId));
   await ctx.db
     .batch([
       ctx.db
@@ -210,6 +213,7 @@ export async function acceptInvitation(ctx: ServiceContext, userId: string, toke
         .set({ acceptedAt: nowIso(), acceptedBy: userId, email: emailIfPending() })
         .where(eq(invitations.id, inv.id)),
       ctx.db.insert(memberships).values({ orgId: inv.orgId, userId, role: inv.role }),
+      ...joined.statements,
       auditInsert(ctx, {
         action: "org.invitation_accepted",
         actorId: userId,
@@ -224,5 +228,6 @@ export async function acceptInvitation(ctx: ServiceContext, userId: string, toke
       if (conflictFrom(err)) throw new ApiError("conflict", "You are already a member of this organization.");
       throw err;
     });
+  dispatchWebhooks(ctx, joined);
   return getOrg(ctx, inv.orgId, inv.role);
 }

@@ -5,6 +5,8 @@ import { ApiError } from "../../lib/errors.ts";
 import { nowIso } from "../../lib/ids.ts";
 import { dep, invalidate } from "../cache-keys.ts";
 import { auditInsert } from "../ops/audit.ts";
+import { dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 import { findMembership, isGuardFailure, keepAnOwner, lastOwner } from "./orgs.ts";
 import { can, canGrant, canManage, type OrgRole, roleRank } from "./rbac.ts";
 
@@ -115,6 +117,12 @@ export async function changeMemberRole(
   if (newRole === target.role) {
     return { member: await memberView(ctx, orgId, targetUserId, withEmail), lowered: false };
   }
+  const hooks = await webhookEvents(
+    ctx,
+    orgId,
+    "member.role_changed",
+    payload.roleChanged(orgId, targetUserId, target.role),
+  );
   await ctx.db
     .batch([
       expectRole(ctx, orgId, targetUserId, target.role),
@@ -122,6 +130,7 @@ export async function changeMemberRole(
         .update(memberships)
         .set({ role: newRole, updatedAt: nowIso() })
         .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, targetUserId))),
+      ...hooks.statements,
       auditInsert(ctx, {
         action: "org.member_role_changed",
         actorId: actor.userId,
@@ -134,6 +143,7 @@ export async function changeMemberRole(
     ])
     .catch(guarded);
   await invalidate(ctx, dep.userGrants(targetUserId)); // cache: the member's room access
+  dispatchWebhooks(ctx, hooks);
   const member = await memberView(ctx, orgId, targetUserId, withEmail);
   return { member, lowered: roleRank[newRole] < roleRank[target.role] };
 }
@@ -152,9 +162,12 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, orgId: str
   if (!self && !canManage(actor.role, target.role)) {
     throw new ApiError("forbidden", `As ${actor.role} you cannot remove a ${target.role}.`);
   }
+  // The snapshot before the delete; the room memberships that go with it emit nothing of their own.
+  const hooks = await webhookEvents(ctx, orgId, "member.removed", payload.member(orgId, targetUserId));
   await ctx.db
     .batch([
       expectRole(ctx, orgId, targetUserId, target.role),
+      ...hooks.statements,
       ctx.db
         .delete(memberships)
         .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, targetUserId))),
@@ -182,4 +195,5 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, orgId: str
     ])
     .catch(guarded);
   await invalidate(ctx, dep.userGrants(targetUserId)); // cache: the member's room access
+  dispatchWebhooks(ctx, hooks);
 }

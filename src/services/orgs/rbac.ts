@@ -33,6 +33,8 @@ export const PERMISSIONS = {
   "rooms.manage": "admin",
   "messages.moderate": "admin",
   "files.moderate": "admin",
+  /** Webhook endpoints, their secrets and deliveries (src/services/webhooks/). */
+  "webhooks.manage": "admin",
 } as const satisfies Record<string, OrgRole>;
 
 export type OrgAction = keyof typeof PERMISSIONS;

@@ -21,6 +21,8 @@ import { dep, invalidate } from "../cache-keys.ts";
 import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";
+import { dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 import { type MessageRow, type PostInput, postMessage, toMessage } from "./messages.ts";
 import { canSeeRoom, type RoomAccess, type RoomRow } from "./rooms.ts";
 
@@ -129,7 +131,7 @@ const conflict = () =>
   });
 
 /** The statements that store one new message: the seq is the room's next, in this transaction. */
-function insertStatements(ctx: ServiceContext, roomId: string, item: BatchItem) {
+function insertStatements(ctx: ServiceContext, roomId: string, id: string, item: BatchItem) {
   return [
     ctx.db
       .update(rooms)
@@ -138,7 +140,7 @@ function insertStatements(ctx: ServiceContext, roomId: string, item: BatchItem) 
     ctx.db
       .insert(messages)
       .values({
-        id: uuidv7(),
+        id,
         roomId,
         seq: sql`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})`,
         authorId: item.authorId,
@@ -161,19 +163,30 @@ export async function postMessageBatch(
   const fresh = settled.filter((s) => s.kind === "new");
   const stored = new Map<BatchItem, MessageRow>();
   if (fresh.length > 0) {
-    // One array of statements, one transaction (BEGIN IMMEDIATE, src/db/client.ts).
-    const statements = fresh.flatMap((s) => insertStatements(ctx, roomId, s.item));
+    // One array of statements, one transaction (BEGIN IMMEDIATE, src/db/client.ts): each
+    // message's insert, then its webhook outbox rows (src/services/webhooks/outbox.ts).
+    const orgId = fresh[0]!.access.room.orgId;
+    const writes = await Promise.all(
+      fresh.map(async (s) => {
+        const id = uuidv7();
+        const hooks = await webhookEvents(ctx, orgId, "message.created", payload.message(id));
+        return { s, hooks, statements: [...insertStatements(ctx, roomId, id, s.item), ...hooks.statements] };
+      }),
+    );
     try {
-      const results = (await ctx.db.batch(statements as never)) as unknown[];
-      fresh.forEach((s, i) => {
-        stored.set(s.item, (results[i * 2 + 1] as MessageRow[])[0]!);
-      });
+      const results = (await ctx.db.batch(writes.flatMap((w) => w.statements) as never)) as unknown[];
+      let at = 0;
+      for (const w of writes) {
+        stored.set(w.s.item, (results[at + 1] as MessageRow[])[0]!);
+        at += w.statements.length;
+      }
     } catch (err) {
       if (!isUniqueViolation(err, "messages.client_id")) throw err;
       // A concurrent post won a clientId: nothing was written; one at a time settles who wins.
       return oneAtATime(ctx, settled);
     }
-    await invalidate(ctx, dep.roomMessages(roomId), dep.orgRooms(fresh[0]!.access.room.orgId)); // cache
+    dispatchWebhooks(ctx, ...writes.map((w) => w.hooks));
+    await invalidate(ctx, dep.roomMessages(roomId), dep.orgRooms(orgId)); // cache
     for (const s of fresh) await mentions(ctx, s.access, stored.get(s.item)!);
   }
   return settled.map((s): BatchOutcome => {

@@ -10,6 +10,8 @@ import { dep, invalidate } from "../cache-keys.ts";
 import { checkAttachments } from "../files/files-access.ts";
 import { notifyMentions } from "../notifications/notifications.ts";
 import { can } from "../orgs/rbac.ts";
+import { dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 import type { RoomGrant } from "./room-grant.ts";
 import type { RoomAccess } from "./rooms.ts";
 
@@ -63,9 +65,14 @@ export async function postMessage(
   const attachments = input.attachments ?? [];
   await checkAttachments(ctx, access, authorId, attachments);
   const id = uuidv7();
+  const hooks = await webhookEvents(ctx, access.room.orgId, "message.created", payload.message(id));
   try {
-    const [, inserted] = await ctx.db.batch(messageWrite(ctx, access.room.id, id, authorId, input));
+    const [, inserted] = await ctx.db.batch([
+      ...messageWrite(ctx, access.room.id, id, authorId, input),
+      ...hooks.statements,
+    ]);
     const message = inserted[0]!;
+    dispatchWebhooks(ctx, hooks);
     // cache: the latest page, and the room list's lastSeq/unreadCount
     await invalidate(ctx, dep.roomMessages(access.room.id), dep.orgRooms(access.room.orgId));
     await notifyMentions(ctx, access, message).catch((err) =>
@@ -155,15 +162,28 @@ export async function loadMessage(ctx: Pick<ServiceContext, "db">, messageId: st
   return m;
 }
 
-export async function editMessage(ctx: ServiceContext, m: MessageRow, userId: string, body: string) {
+export async function editMessage(
+  ctx: ServiceContext,
+  m: MessageRow,
+  userId: string,
+  body: string,
+  orgId: string,
+) {
   if (m.authorId !== userId) throw new ApiError("forbidden", "Only the author can edit a message.");
   if (m.deletedAt) throw new ApiError("conflict", "A deleted message cannot be edited.");
-  const [row] = await ctx.db
-    .update(messages)
-    .set({ body, editedAt: nowIso() })
-    .where(and(eq(messages.id, m.id), sql`${messages.deletedAt} is null`))
-    .returning();
+  const editedAt = nowIso();
+  const edited = sql`exists (select 1 from ${messages} where ${messages.id} = ${m.id} and ${messages.editedAt} = ${editedAt})`;
+  const hooks = await webhookEvents(ctx, orgId, "message.updated", payload.message(m.id), edited);
+  const [[row]] = await ctx.db.batch([
+    ctx.db
+      .update(messages)
+      .set({ body, editedAt })
+      .where(and(eq(messages.id, m.id), sql`${messages.deletedAt} is null`))
+      .returning(),
+    ...hooks.statements,
+  ]);
   if (!row) throw new ApiError("conflict", "A deleted message cannot be edited.");
+  dispatchWebhooks(ctx, hooks);
   await invalidate(ctx, dep.roomMessages(m.roomId)); // cache: the latest page
   return toMessage(row);
 }
@@ -174,11 +194,16 @@ export async function deleteMessage(ctx: ServiceContext, m: MessageRow, access: 
     throw new ApiError("forbidden", "Only the author or an org admin can delete a message.");
   }
   if (m.deletedAt) return toMessage(m);
-  const [row] = await ctx.db
-    .update(messages)
-    .set({ body: "", attachments: [], deletedAt: nowIso() })
-    .where(eq(messages.id, m.id))
-    .returning();
+  const hooks = await webhookEvents(ctx, access.room.orgId, "message.deleted", payload.message(m.id));
+  const [[row]] = await ctx.db.batch([
+    ctx.db
+      .update(messages)
+      .set({ body: "", attachments: [], deletedAt: nowIso() })
+      .where(eq(messages.id, m.id))
+      .returning(),
+    ...hooks.statements,
+  ]);
+  dispatchWebhooks(ctx, hooks);
   await invalidate(ctx, dep.roomMessages(m.roomId), dep.orgRooms(access.room.orgId)); // cache
   return toMessage(row!);
 }

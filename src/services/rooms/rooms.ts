@@ -7,6 +7,8 @@ import { dep, invalidate } from "../cache-keys.ts";
 import { findMembership } from "../orgs/orgs.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";
 import { recheckRoomAccess } from "../realtime/realtime-events.ts";
+import { beforeChange, dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
+import { payload } from "../webhooks/payloads.ts";
 
 export type RoomRow = typeof rooms.$inferSelect;
 
@@ -119,13 +121,16 @@ export async function createRoom(
 ) {
   if (!can(role, "rooms.create")) throw new ApiError("forbidden", "Your role cannot create rooms.");
   const id = uuidv7();
+  const hooks = await webhookEvents(ctx, orgId, "room.created", payload.room(id));
   const [room] = await ctx.db.batch([
     ctx.db
       .insert(rooms)
       .values({ id, orgId, name: input.name, visibility: input.visibility, createdBy: userId })
       .returning(),
     ctx.db.insert(roomMembers).values({ roomId: id, userId, addedBy: userId }),
+    ...hooks.statements,
   ]);
+  dispatchWebhooks(ctx, hooks);
   await invalidate(ctx, dep.orgRooms(orgId)); // cache: room lists
   return toRoomView(room[0]!);
 }
@@ -179,9 +184,17 @@ export async function updateRoom(
 export async function deleteRoom(ctx: ServiceContext, access: RoomAccess) {
   if (!access.canManage)
     throw new ApiError("forbidden", "Only the room's creator or an org admin can delete it.");
-  await ctx.db.delete(rooms).where(eq(rooms.id, access.room.id));
-  const { orgId, id } = access.room;
-  await invalidate(ctx, dep.orgRooms(orgId), dep.roomMessages(id), dep.roomGrants(id)); // cache
+  // The snapshot is taken before the delete. Its cascade (messages, room members, read
+  // positions) emits no events of its own: room.deleted stands for all of it.
+  const gone = await webhookEvents(ctx, access.room.orgId, "room.deleted", payload.room(access.room.id));
+  await ctx.db.batch(beforeChange(gone, ctx.db.delete(rooms).where(eq(rooms.id, access.room.id))));
+  dispatchWebhooks(ctx, gone);
+  await invalidate(
+    ctx,
+    dep.orgRooms(access.room.orgId),
+    dep.roomMessages(access.room.id),
+    dep.roomGrants(access.room.id),
+  ); // cache
 }
 
 export async function addRoomMember(
