@@ -91,6 +91,13 @@ export class RoomClient {
   private buffered = new Map<number, Message>();
   private pending = new Map<string, Pending[]>();
   private readonly opts: RoomClientOptions;
+  /** Presence as the server announced it: `welcome`'s full list, then `presence_diff`s. */
+  private present = new Set<string>();
+  /** Heartbeats renew the presence lease and read-ack the highest seq received (API.md v1.1). */
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private seenSeq = 0;
+  private sinceAck = 0;
+  private ackEvery = Number.POSITIVE_INFINITY;
   state: ConnectionState = "connecting";
 
   /** Connect to a room: the first ticket also tells where PartyKit is. */
@@ -130,6 +137,7 @@ export class RoomClient {
     });
     this.socket.addEventListener("message", (e) => this.onFrame(String(e.data)));
     this.socket.addEventListener("close", (e) => {
+      clearInterval(this.heartbeat);
       if (e.code === CLOSE.roomDeleted) return this.close();
       this.setState(this.state === "closed" ? "closed" : "reconnecting");
     });
@@ -172,10 +180,13 @@ export class RoomClient {
     const { frame } = parsed;
     switch (frame.type) {
       case "welcome":
+        this.present = new Set(frame.presence);
         this.opts.onPresence?.(frame.presence);
+        this.startHeartbeat(frame.heartbeatSeconds ?? 15, frame.ackEvery);
         this.sync(); // catch up on every (re)connect
         break;
       case "history":
+        for (const m of frame.messages) this.seen(m.seq);
         for (const m of frame.messages) this.deliver(m);
         if (frame.hasMore) this.sync();
         else {
@@ -184,6 +195,7 @@ export class RoomClient {
         }
         break;
       case "message":
+        this.seen(frame.message.seq);
         this.deliver(frame.message);
         // A gap (seq beyond the next one) means a frame was missed: fetch what is missing.
         if (!this.syncing && this.buffered.size > 0) this.sync();
@@ -194,7 +206,13 @@ export class RoomClient {
         this.pending.delete(frame.clientId);
         break;
       case "presence":
+        this.present = new Set(frame.users);
         this.opts.onPresence?.(frame.users);
+        break;
+      case "presence_diff":
+        for (const u of frame.joined) this.present.add(u);
+        for (const u of frame.left) this.present.delete(u);
+        this.opts.onPresence?.([...this.present].sort());
         break;
       case "typing":
         this.opts.onTyping?.(frame.userId);
@@ -224,11 +242,29 @@ export class RoomClient {
     });
   }
 
+  private startHeartbeat(seconds: number, ackEvery: number | undefined) {
+    clearInterval(this.heartbeat);
+    this.ackEvery = ackEvery ?? Number.POSITIVE_INFINITY;
+    this.heartbeat = setInterval(() => this.beat(), seconds * 1000);
+  }
+
+  /** A message frame was read: ack after every `ackEvery` of them, between the timed beats. */
+  private seen(seq: number) {
+    this.seenSeq = Math.max(this.seenSeq, seq);
+    if (++this.sinceAck >= this.ackEvery) this.beat();
+  }
+
+  private beat() {
+    this.sinceAck = 0;
+    this.socket.send(JSON.stringify({ type: "heartbeat", seq: this.seenSeq }));
+  }
+
   typing() {
     this.socket.send(JSON.stringify({ type: "typing" }));
   }
 
   close() {
+    clearInterval(this.heartbeat);
     this.setState("closed");
     for (const list of this.pending.values()) for (const p of list) p.reject(new Error("closed"));
     this.pending.clear();
