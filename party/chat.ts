@@ -12,7 +12,6 @@ import { askApi } from "./internal-api.ts";
 import { renew, sweepLeases, timings, typing } from "./lifecycle.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { RoomLife } from "./room-life.ts";
-import { HOLD_MS } from "./seq-order.ts";
 import { checkSessions } from "./sessions.ts";
 import { json, send } from "./transport.ts";
 
@@ -192,9 +191,9 @@ export default class ChatServer implements Party.Server {
     if (reply) send(conn, { type: "history", messages: reply.body.items, hasMore: reply.body.hasMore });
   }
 
-  /** New messages in seq order (see seq-order.ts); a held one goes out within HOLD_MS at the latest. */
+  /** New messages in seq order (see seq-order.ts); a held one goes out within SEQ_HOLD_MS at the latest. */
   private broadcastMessage(message: Message) {
-    return this.life.broadcast(message, HOLD_MS);
+    return this.life.broadcast(message, envOf(this.room.env).SEQ_HOLD_MS);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   DEFAULT_SESSION_CHECK_SECONDS,
   DEFAULT_SESSION_FAIL_CLOSED_SECONDS,
 } from "../src/shared/realtime.ts";
+import { HOLD_MS } from "./seq-order.ts";
 
 const optionalText = z
   .string()
@@ -56,6 +57,8 @@ const PartyEnvSchema = z.object({
     .min(1)
     .max(86_400)
     .default(DEFAULT_SESSION_FAIL_CLOSED_SECONDS),
+  /** How long a new message ahead of a gap waits for the earlier ones (party/seq-order.ts). */
+  SEQ_HOLD_MS: z.coerce.number().int().min(10).max(60_000).default(HOLD_MS),
   /** Sentry for party errors; off when unset. */
   SENTRY_DSN: optionalText.pipe(z.url().optional()),
   SENTRY_RELEASE: optionalText,

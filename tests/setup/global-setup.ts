@@ -3,7 +3,7 @@
  * migrations), redis-server + the Upstash REST bridge, a Sentry envelope sink, the Worker in
  * `wrangler dev` (for partykit's callbacks and static assets), and `partykit dev`. A second
  * sqld and Redis are reserved for fault injection, driven through a loopback control server,
- * so stopping them never disturbs tests running in parallel. Everything is stopped after.
+ * so stopping them never disturbs tests running in parallel; so is a second `partykit dev`. Everything is stopped after.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
@@ -42,6 +42,8 @@ declare module "vitest" {
     controlUrl: string;
     faultSqldUrl: string;
     faultUpstashUrl: string;
+    /** A second `partykit dev` for fault tests (stop/start under withFault) and hibernation tests. */
+    faultPartyUrl: string;
     hungUrl: string;
     /** OAuth: the local OpenID Connect provider (scripts/lib/oidc-server.ts), configured as provider "oidc". */
     oidcUrl: string;
@@ -227,9 +229,8 @@ export default async function setup(project: TestProject) {
   const echo = process.env.PETREL_TEST_ECHO === "1";
   try {
     const secrets = await generateLocalSecrets();
-    const [sqldPort, faultSqldPort, redisPort, faultRedisPort, partyPort, workerPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
-    );
+    const [sqldPort, faultSqldPort, redisPort, faultRedisPort, partyPort, workerPort, faultPartyPort] =
+      await Promise.all(Array.from({ length: 7 }, () => freePort()));
 
     const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort!, echo });
     cleanups.push(() => sqld.stop());
@@ -303,23 +304,37 @@ export default async function setup(project: TestProject) {
       ...secrets,
     };
 
-    const [party, worker] = await Promise.all([
+    const partyVars = {
+      API_URL: workerUrl,
+      JWT_ISSUER: workerUrl,
+      JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
+      SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
+      ENVIRONMENT: "test",
+      SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
+      // The periodic access re-check (production: 30 s), short enough for a test to wait for
+      // and long enough that the tests of the API's pushes finish before it runs.
+      ACCESS_RECHECK_SECONDS: "10",
+    };
+    // The fault party: stopped and started by fault tests, and quiet enough to be evicted. workerd
+    // evicts a hibernatable room after ~10 s without events, so no alarm may come sooner; a held
+    // message waits 5 s, so a test can fill the gap after a rebuild without racing the alarm.
+    const faultParty = restartable(() =>
       startPartykit({
-        port: partyPort!,
-        persistDir: join(dir, "partykit"),
+        port: faultPartyPort!,
+        persistDir: join(dir, "fault-partykit"),
         vars: {
-          API_URL: workerUrl,
-          JWT_ISSUER: workerUrl,
-          JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
-          SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
-          ENVIRONMENT: "test",
-          SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
-          // The periodic access re-check (production: 30 s), short enough for a test to wait for
-          // and long enough that the tests of the API's pushes finish before it runs.
-          ACCESS_RECHECK_SECONDS: "10",
+          ...partyVars,
+          ACCESS_RECHECK_SECONDS: "120",
+          SESSION_CHECK_SECONDS: "120",
+          PRESENCE_LEASE_SECONDS: "120",
+          SEQ_HOLD_MS: "5000",
         },
         echo,
       }),
+    );
+    cleanups.push(() => faultParty.stop());
+    const [party, worker] = await Promise.all([
+      startPartykit({ port: partyPort!, persistDir: join(dir, "partykit"), vars: partyVars, echo }),
       startWranglerDev({
         port: workerPort!,
         vars: bindings,
@@ -334,7 +349,7 @@ export default async function setup(project: TestProject) {
     );
 
     const control = await startControlServer(
-      { "fault-sqld": faultSqld, "fault-redis": faultRedis },
+      { "fault-sqld": faultSqld, "fault-redis": faultRedis, "fault-partykit": faultParty },
       { sqld: () => sqld.proc.child.pid, "fault-sqld": () => faultSqld.pid() },
     );
     cleanups.push(() => new Promise((r) => control.server.close(r)));
@@ -350,6 +365,7 @@ export default async function setup(project: TestProject) {
     project.provide("controlUrl", control.url);
     project.provide("faultSqldUrl", (await faultSqld.first).url);
     project.provide("faultUpstashUrl", faultBridge.url);
+    project.provide("faultPartyUrl", (await faultParty.first).url);
     project.provide("hungUrl", hung.url);
     project.provide("oidcUrl", oidc.issuer);
     project.provide("s3Url", s3.url);
