@@ -59,7 +59,7 @@ interface Restartable {
   stop(): Promise<void>;
 }
 
-function restartable(
+export function restartable(
   startFn: () => Promise<Service>,
 ): Restartable & { first: Promise<Service>; pid(): number | undefined } {
   let current: Service | undefined;
@@ -152,7 +152,7 @@ function readBody(req: import("node:http").IncomingMessage): Promise<string> {
  * POST /openapi/validate validates the posted OpenAPI document in Node (the validator compiles
  * code, which workerd forbids), so a workers test can validate exactly what the Worker served.
  */
-function startControlServer(
+export function startControlServer(
   services: Record<string, Restartable>,
   pids: Record<string, () => number | undefined>,
 ): Promise<{ url: string; server: Server }> {
@@ -201,6 +201,29 @@ function startControlServer(
       resolve({ url: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`, server });
     }),
   );
+}
+
+/** The Worker's bindings every test stack shares: where its services are, and that it is a test. */
+export function testWorkerBindings(at: {
+  sqldUrl: string;
+  upstashUrl: string;
+  upstashToken: string;
+  partyUrl: string;
+  workerUrl: string;
+}): Record<string, string> {
+  return {
+    ENVIRONMENT: "test",
+    LOG_LEVEL: "warn",
+    LIBSQL_URL: at.sqldUrl,
+    UPSTASH_REDIS_REST_URL: at.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: at.upstashToken,
+    PARTYKIT_URL: at.partyUrl,
+    PUBLIC_API_URL: at.workerUrl,
+    APP_URL: `${at.workerUrl}/app`,
+    JWT_ISSUER: at.workerUrl,
+    JWT_AUDIENCE: "petrel",
+    CORS_ORIGINS: "http://app.test",
+  };
 }
 
 /** Accepts TCP connections and never answers: a hung dependency. */
@@ -268,17 +291,7 @@ export default async function setup(project: TestProject) {
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
     const bindings: Record<string, string> = {
-      ENVIRONMENT: "test",
-      LOG_LEVEL: "warn",
-      LIBSQL_URL: sqld.url,
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: upstashToken,
-      PARTYKIT_URL: partyUrl,
-      PUBLIC_API_URL: workerUrl,
-      APP_URL: `${workerUrl}/app`,
-      JWT_ISSUER: workerUrl,
-      JWT_AUDIENCE: "petrel",
-      CORS_ORIGINS: "http://app.test",
+      ...testWorkerBindings({ sqldUrl: sqld.url, upstashUrl: bridge.url, upstashToken, partyUrl, workerUrl }),
       SENTRY_DSN: sentry.dsn,
       SENTRY_RELEASE: "petrel@test",
       // Cheap hashing keeps the suite fast; one test runs the production parameters end to end.
