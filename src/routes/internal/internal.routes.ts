@@ -1,6 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { and, inArray, isNull } from "drizzle-orm";
-import { sessions } from "../../db/schema.ts";
 import { svc } from "../../http/context.ts";
 import {
   createRouter,
@@ -10,9 +8,10 @@ import {
   MESSAGE_BODY_LIMIT,
   route,
 } from "../../http/openapi.ts";
-import { IdSchema, nowIso } from "../../lib/ids.ts";
+import { IdSchema } from "../../lib/ids.ts";
 import { authorApiLimit } from "../../middleware/rate-limit.ts";
 import { requireService } from "../../middleware/service-auth.ts";
+import { sessionsNoLongerValid } from "../../services/identity/revocation.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess, usersDeniedRoom } from "../../services/rooms/rooms.ts";
 import {
@@ -20,6 +19,7 @@ import {
   AccessCheckBodySchema,
   AccessCheckSchema,
   RoomStateSchema,
+  SESSION_CHECK_MAX_IDS,
   SessionCheckBodySchema,
   SessionCheckSchema,
   StoredMessageSchema,
@@ -106,6 +106,7 @@ const check = route({
   security,
   middleware,
   summary: "Which of these sessions are no longer valid",
+  description: `At most ${SESSION_CHECK_MAX_IDS} ids per call (more is 400): a party with more open sessions asks in pages, and reads a refused or failed page as "not verified", never as "none revoked".`,
   request: { body: jsonContent(SessionCheckBodySchema) },
   responses: {
     200: jsonResponse("The revoked, expired or unknown ones", SessionCheckSchema),
@@ -138,13 +139,6 @@ export const internalRoutes = createRouter()
     return c.json(await usersDeniedRoom(svc(c), roomId, c.req.valid("json").userIds), 200);
   })
   .openapi(check, async (c) => {
-    const ids = c.req.valid("json").sessionIds;
-    if (ids.length === 0) return c.json({ revoked: [] }, 200);
-    const live = await svc(c)
-      .db.select({ id: sessions.id, expiresAt: sessions.expiresAt })
-      .from(sessions)
-      .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt)));
-    const now = nowIso();
-    const valid = new Set(live.filter((s) => s.expiresAt > now).map((s) => s.id));
-    return c.json({ revoked: ids.filter((id) => !valid.has(id)) }, 200);
+    const revoked = await sessionsNoLongerValid(svc(c).db, c.req.valid("json").sessionIds);
+    return c.json({ revoked }, 200);
   });
