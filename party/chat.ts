@@ -82,7 +82,12 @@ export default class ChatServer implements Party.Server {
 
   onAlarm() {
     return this.life.alarm({
-      sweep: async () => sweepLeases(this.room),
+      // The sweep also settles presence for sockets closed elsewhere whose close never came back.
+      sweep: async () => {
+        sweepLeases(this.room);
+        await this.life.settle();
+        return undefined;
+      },
       sessions: async () => checkSessions(this.room, await this.life.store()),
       access: async () => {
         await recheckAccess(this.room, (await this.life.store()).id);
