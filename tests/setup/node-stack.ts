@@ -11,11 +11,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
-import { freePort, installExitHooks, killAllChildren } from "../../scripts/lib/procs.ts";
+import {
+  freePort,
+  httpOk,
+  installExitHooks,
+  killAllChildren,
+  startProcess,
+  waitFor,
+} from "../../scripts/lib/procs.ts";
 import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
-import { startPartykit, startSqld, startTestRedis, startWranglerDev } from "../../scripts/lib/stack.ts";
-import { startUpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
-import { restartable, startControlServer, testWorkerBindings } from "./global-setup.ts";
+import {
+  BIN,
+  OFFLINE_ENV,
+  ROOT,
+  startPartykit,
+  startSqld,
+  startTestRedis,
+  startWranglerDev,
+} from "../../scripts/lib/stack.ts";
+import { restartable, startControlServer, testWorkerBindings } from "./stack-control.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -45,16 +59,25 @@ export default async function setup(project: TestProject) {
   };
   try {
     const secrets = await generateLocalSecrets();
-    const [sqldPort, redisPort, partyPort, workerPort, inspectorPort] = await Promise.all(
-      Array.from({ length: 5 }, () => freePort()),
+    const [sqldPort, redisPort, partyPort, workerPort, inspectorPort, bridgePort] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
     );
     const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort! });
     cleanups.push(() => sqld.stop());
     const redis = await startTestRedis({ port: redisPort!, required: true, warn: console.warn });
     cleanups.push(() => redis.stop());
     await applyMigrations(sqld.url);
-    const bridge = await startUpstashBridge({ redisUrl: redis.url, token: secrets.SERVICE_TOKEN! });
-    cleanups.push(() => bridge.close());
+    // The bridge in a process of its own (the bench's script): loading ioredis in a second global
+    // setup of the same vitest run fails ("Cannot redefine property: default").
+    const bridge = startProcess(
+      "bridge",
+      join(BIN, "node"),
+      [join(ROOT, "bench/lib/bridge-process.ts"), redis.url, String(bridgePort)],
+      { env: { ...OFFLINE_ENV, BRIDGE_TOKEN: secrets.SERVICE_TOKEN! } },
+    );
+    cleanups.push(() => bridge.stop());
+    const upstashUrl = `http://127.0.0.1:${bridgePort}`;
+    await waitFor("upstash bridge", () => httpOk(upstashUrl), { proc: bridge, timeoutMs: 15_000 });
 
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
@@ -84,7 +107,7 @@ export default async function setup(project: TestProject) {
       vars: {
         ...testWorkerBindings({
           sqldUrl: sqld.url,
-          upstashUrl: bridge.url,
+          upstashUrl,
           upstashToken: secrets.SERVICE_TOKEN!,
           partyUrl,
           workerUrl,
