@@ -219,12 +219,14 @@ export default class ChatServer implements Party.Server {
 
   private async push(req: Party.Request, requestId: string) {
     const room = (await this.life.store()).id;
+    // Read first: a response sent before the request body was read resets the connection.
+    const body = await req.json().catch(() => null);
     const debug = debugAction(req, this.room.env);
     // Development and test only (debug.ts), like the API's /dev/boom: proves party errors reach Sentry.
     if (debug === "boom") throw new Error("party boom: internal detail");
     if (debug === "rebuild") await this.life.rebuild();
     if (debug) return json({ instance: this.instance, rebuilds: this.life.rebuilds, requestId });
-    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+    const parsed = PushSchema.safeParse(body);
     if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
     const push = parsed.data;
     partyLog.info("push", { party: "chat", room, type: push.type, requestId });

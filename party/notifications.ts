@@ -34,6 +34,12 @@ export default class NotificationsServer implements Party.Server {
     return userTag(ctx);
   }
 
+  async onStart() {
+    await this.room.blockConcurrencyWhile(async () => {
+      await this.life.store();
+    });
+  }
+
   async onConnect(conn: Party.Connection<ConnState>, ctx: Party.ConnectionContext) {
     const identity = identityOf(ctx);
     conn.setState({ ...identity, beatAt: Date.now() });

@@ -36,11 +36,13 @@ export function reconcile(
   return diff;
 }
 
-/** Every user the room announced or has a socket of: after a rebuild, phantoms leave. */
+/**
+ * Every user the room announced: whoever has no open socket any more leaves (after a restart, an
+ * eviction, or closes whose close frame never came back). Joins happen only in the welcome path
+ * (RoomLife.join), so a socket that is still being admitted is never announced before its welcome.
+ */
 export function reconcileAll(room: Party.Room, store: RoomStore<{ seq: number }>): PresenceDiff {
-  const users = new Set(store.present);
-  for (const c of room.getConnections<ConnState>()) if (c.state?.userId) users.add(c.state.userId);
-  return reconcile(room, store, users);
+  return reconcile(room, store, [...store.present]);
 }
 
 /** Send a non-empty diff to everyone but `without` (e.g. the socket that was just welcomed). */

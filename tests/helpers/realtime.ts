@@ -145,7 +145,7 @@ export async function partyPost(
       "content-type": "application/json",
       ...(opts.debug ? { "x-petrel-debug": opts.debug } : {}),
     },
-    body: JSON.stringify(opts.push ?? {}),
+    ...(opts.push ? { body: JSON.stringify(opts.push) } : {}),
   });
   if (!res.ok) throw new Error(`party POST failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { instance?: string; rebuilds?: number };
