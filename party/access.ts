@@ -1,5 +1,9 @@
 import type * as Party from "partykit/server";
-import { ACCESS_CHECK_MAX_USERS, AccessCheckSchema } from "../src/shared/internal-api.schema.ts";
+import {
+  ACCESS_CHECK_MAX_USERS,
+  AccessCheckSchema,
+  RoomStateSchema,
+} from "../src/shared/internal-api.schema.ts";
 import { CLOSE } from "../src/shared/realtime.ts";
 import type { ConnState } from "./auth.ts";
 import { closeAll } from "./guards.ts";
@@ -12,22 +16,42 @@ import { callApi } from "./transport.ts";
  * Those the API says lost access are closed with 4000; a deleted room closes everyone (4003).
  * An unreachable API or a malformed reply closes nothing: the next round asks again.
  */
-export async function recheckAccess(room: Party.Room): Promise<void> {
+export async function recheckAccess(room: Party.Room, roomId: string): Promise<void> {
   // Only sockets open now: one that opens meanwhile came with a fresh ticket.
   const conns = [...room.getConnections<ConnState>()];
   const users = [...new Set(conns.map((c) => c.state?.userId).filter((u): u is string => Boolean(u)))];
   for (let i = 0; i < users.length; i += ACCESS_CHECK_MAX_USERS) {
     const userIds = users.slice(i, i + ACCESS_CHECK_MAX_USERS);
-    const res = await callApi(room.env, `/v1/internal/rooms/${room.id}/access`, {
+    const res = await callApi(room.env, `/v1/internal/rooms/${roomId}/access`, {
       method: "POST",
       body: { userIds },
     }).catch(() => undefined);
     if (res?.status !== 200) return;
     const parsed = AccessCheckSchema.safeParse(res.body);
-    if (!parsed.success) return partyLog.warn("malformed API reply", { room: room.id, route: "access" });
+    if (!parsed.success) return partyLog.warn("malformed API reply", { room: roomId, route: "access" });
     if (parsed.data.roomDeleted) return closeAll(room, CLOSE.roomDeleted, "room deleted");
     const denied = new Set(parsed.data.denied);
     for (const c of conns)
       if (c.state && denied.has(c.state.userId)) c.close(CLOSE.accessLost, "access lost");
   }
+}
+
+/**
+ * The room's last seq as the API knows it, read for a connecting user: "denied" when that user
+ * may no longer see the room (404), undefined when the API gave no usable answer.
+ */
+export async function roomLastSeq(
+  env: Record<string, unknown>,
+  roomId: string,
+  userId: string,
+): Promise<number | "denied" | undefined> {
+  const res = await callApi(env, `/v1/internal/rooms/${roomId}/state?userId=${userId}`).catch(
+    () => undefined,
+  );
+  if (res?.status === 404) return "denied";
+  if (res?.status !== 200) return undefined;
+  const parsed = RoomStateSchema.safeParse(res.body);
+  if (parsed.success) return parsed.data.lastSeq;
+  partyLog.warn("malformed API reply", { party: "chat", room: roomId, route: "state" });
+  return undefined;
 }

@@ -8,10 +8,23 @@ import { json } from "./transport.ts";
 const USER_HEADER = "x-petrel-user-id";
 const SESSION_HEADER = "x-petrel-session-id";
 
-/** Who is behind a socket: set from the ticket on connect. */
+/**
+ * Who is behind a socket (set from the ticket on connect), and what the room must remember about
+ * it across hibernation (party/lifecycle.ts). PartyKit serializes it, connect URL included, on
+ * every setState: short fields, one setState per frame at most.
+ */
 export interface ConnState {
   userId: string;
   sessionId: string;
+  /** Last heartbeat (ms): the presence lease runs from here. */
+  beatAt?: number;
+  /** The highest message seq the client acknowledged having received (read-ack). */
+  readSeq?: number;
+  /** Flood guard: start (ms) and frame count of the current one-second window. */
+  win?: number;
+  hits?: number;
+  /** Last typing broadcast (ms), for the throttle. */
+  typedAt?: number;
 }
 
 let localKeys: { source: JSONWebKeySet; keys: JWTVerifyGetKey } | undefined;
@@ -72,4 +85,10 @@ export function identityOf(ctx: Party.ConnectionContext): ConnState {
     userId: ctx.request.headers.get(USER_HEADER) ?? "",
     sessionId: ctx.request.headers.get(SESSION_HEADER) ?? "",
   };
+}
+
+/** Party.Server.getConnectionTags: sockets are tagged with their user, so per-user lookups are O(1). */
+export function userTag(ctx: Party.ConnectionContext): string[] {
+  const userId = ctx.request.headers.get(USER_HEADER);
+  return userId ? [userId] : [];
 }

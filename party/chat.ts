@@ -1,29 +1,26 @@
 import type * as Party from "partykit/server";
 import { isTextIssue } from "../src/lib/text.ts";
-import { RoomStateSchema } from "../src/shared/internal-api.schema.ts";
 import { type Message, MessageHistorySchema } from "../src/shared/message.schema.ts";
-import {
-  CLOSE,
-  type ClientFrame,
-  ClientFrameSchema,
-  PushSchema,
-  TYPING_THROTTLE_MS,
-} from "../src/shared/realtime.ts";
-import { recheckAccess } from "./access.ts";
-import { admitWithTicket, type ConnState, checkServiceRequest, identityOf } from "./auth.ts";
+import { CLOSE, type ClientFrame, ClientFrameSchema, PushSchema } from "../src/shared/realtime.ts";
+import { recheckAccess, roomLastSeq } from "./access.ts";
+import { admitWithTicket, type ConnState, checkServiceRequest, identityOf, userTag } from "./auth.ts";
+import { debugAction, isDevEnvironment } from "./debug.ts";
 import { envOf } from "./env.ts";
 import { GroupCommit, type MessageFrame } from "./group-commit.ts";
-import { admitSocket, closeAll, closeMatching, FrameGuard, RevocationWatch } from "./guards.ts";
+import { admitFrame, admitSocket, closeAll, closeMatching } from "./guards.ts";
 import { askApi } from "./internal-api.ts";
+import { renew, sweepLeases, timings, typing } from "./lifecycle.ts";
 import { partyLog, reportPartyError, requestIdOf } from "./observability.ts";
 import { persistBatch } from "./persist-batch.ts";
-import { presenceOf } from "./presence.ts";
-import { admit, HOLD_MS, newSeqOrder, release } from "./seq-order.ts";
-import { callApi, json, send } from "./transport.ts";
+import { RoomLife } from "./room-life.ts";
+import { checkSessions } from "./sessions.ts";
+import { json, send } from "./transport.ts";
 
 /**
  * Chat party: one PartyKit room per chat room (room id = the API's room id). The party never
- * opens the database: it persists and reads through the API's internal routes.
+ * opens the database: it persists and reads through the API's internal routes. It hibernates:
+ * what it must remember lives in connection state and room storage (room-life.ts), never only
+ * in a field of this instance, and timed work runs on the room's alarm.
  */
 export default class ChatServer implements Party.Server {
   static onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
@@ -33,64 +30,82 @@ export default class ChatServer implements Party.Server {
     return checkServiceRequest(req, lobby);
   }
 
+  readonly options = { hibernate: true };
   readonly room: Party.Room;
-  private readonly guard: FrameGuard;
-  private readonly revocations: RevocationWatch;
-  private readonly lastTyping = new Map<string, number>();
-  /** Socket messages are stored in groups, in arrival order (see group-commit.ts). */
+  private readonly life: RoomLife<Message>;
+  /**
+   * Socket messages are stored in groups, in arrival order (see group-commit.ts). Work in flight,
+   * not state: a room with a call in flight is not evicted.
+   */
   private readonly commits = new GroupCommit((batch) =>
     persistBatch(this.scope, batch, (m) => this.broadcastMessage(m)),
   );
-  /** New messages wait here until the ones before them were broadcast (see seq-order.ts). */
-  private readonly order = newSeqOrder<Message>();
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Which instance answers (dev/test `instance` hook): a new one after an eviction. */
+  private readonly instance = crypto.randomUUID();
 
   constructor(room: Party.Room) {
     this.room = room;
-    this.guard = new FrameGuard(room.env);
+    const e = envOf(room.env);
     // Access is re-checked every ACCESS_RECHECK_SECONDS too: a `recheck` push may have been missed.
-    const everyMs = envOf(room.env).ACCESS_RECHECK_SECONDS * 1000;
-    this.revocations = new RevocationWatch(room, { everyMs, run: () => recheckAccess(room) });
+    this.life = new RoomLife(room, {
+      sweep: timings(room.env).heartbeatMs,
+      sessions: e.SESSION_CHECK_SECONDS * 1000,
+      access: e.ACCESS_RECHECK_SECONDS * 1000,
+    });
   }
 
-  private presence() {
-    return presenceOf(this.room.getConnections<ConnState>());
+  getConnectionTags(_conn: Party.Connection, ctx: Party.ConnectionContext) {
+    return userTag(ctx);
+  }
+
+  async onStart() {
+    await this.room.blockConcurrencyWhile(async () => {
+      await this.life.store();
+    });
   }
 
   async onConnect(conn: Party.Connection<ConnState>, ctx: Party.ConnectionContext) {
     const identity = identityOf(ctx);
-    const before = this.presence();
-    conn.setState(identity);
+    conn.setState({ ...identity, beatAt: Date.now() });
     if (!admitSocket(this.room, conn)) return;
-    const state = await callApi(
-      this.room.env,
-      `/v1/internal/rooms/${this.room.id}/state?userId=${identity.userId}`,
-    ).catch(() => undefined);
+    const lastSeq = await roomLastSeq(this.room.env, (await this.life.store()).id, identity.userId);
     // The ticket is up to a minute old: access lost since then closes the socket at once.
-    if (state?.status === 404) return conn.close(CLOSE.accessLost, "access lost");
+    if (lastSeq === "denied") return conn.close(CLOSE.accessLost, "access lost");
     // Without a usable answer lastSeq stays as it is; the client's sync fills any gap.
-    const parsed = state?.status === 200 ? RoomStateSchema.safeParse(state.body) : undefined;
-    if (parsed?.success) this.order.lastSeq = Math.max(this.order.lastSeq, parsed.data.lastSeq);
-    else if (parsed)
-      partyLog.warn("malformed API reply", { party: "chat", room: this.room.id, route: "state" });
-    const users = this.presence();
-    send(conn, { type: "welcome", userId: identity.userId, presence: users, lastSeq: this.order.lastSeq });
-    if (users.length !== before.length)
-      this.room.broadcast(JSON.stringify({ type: "presence", users }), [conn.id]);
-    this.revocations.start();
+    if (lastSeq !== undefined) (await this.life.store()).knowSeq(lastSeq);
+    const known = lastSeq !== undefined || (await this.life.store()).order.lastSeq > 0;
+    const welcome = await this.life.join(conn, known);
+    send(conn, { type: "welcome", userId: identity.userId, ...welcome });
   }
 
   onClose(conn: Party.Connection<ConnState>) {
-    this.guard.forget(conn);
-    this.lastTyping.delete(conn.id);
-    const users = this.presence();
-    if (conn.state && !users.includes(conn.state.userId)) {
-      this.room.broadcast(JSON.stringify({ type: "presence", users }));
-    }
+    return this.life.left([conn]);
+  }
+
+  onError(conn: Party.Connection<ConnState>) {
+    return this.life.left([conn]);
+  }
+
+  onAlarm() {
+    return this.life.alarm({
+      // The sweep also settles presence for sockets closed elsewhere whose close never came back.
+      sweep: async () => {
+        sweepLeases(this.room);
+        await this.life.settle();
+        return undefined;
+      },
+      sessions: async () => checkSessions(this.room, await this.life.store()),
+      access: async () => {
+        await recheckAccess(this.room, (await this.life.store()).id);
+        await this.life.settle();
+        return undefined;
+      },
+    });
   }
 
   async onMessage(raw: string | ArrayBuffer | ArrayBufferView, conn: Party.Connection<ConnState>) {
-    if (!this.guard.admit(conn, raw)) return;
+    await this.life.store();
+    if (!admitFrame(conn, raw, this.room.env)) return this.life.left([conn]);
     let data: unknown;
     try {
       data = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw as ArrayBuffer));
@@ -127,22 +142,17 @@ export default class ChatServer implements Party.Server {
 
   /** What askApi needs to answer a client and report a failure. */
   private get scope() {
-    return { env: this.room.env, room: this.room.id, report: this.report.bind(this) };
+    return { env: this.room.env, room: this.life.roomId, report: this.report.bind(this) };
   }
 
   private report(err: unknown, requestId: string, userId?: string) {
-    return reportPartyError(this.room.env, err, { party: "chat", room: this.room.id, requestId, userId });
+    const room = this.life.roomId;
+    return reportPartyError(this.room.env, err, { party: "chat", room, requestId, userId });
   }
 
   private async handle(frame: ClientFrame, conn: Party.Connection<ConnState>, requestId: string) {
-    const userId = conn.state!.userId;
-    if (frame.type === "typing") {
-      const last = this.lastTyping.get(conn.id) ?? 0;
-      if (Date.now() - last < TYPING_THROTTLE_MS) return;
-      this.lastTyping.set(conn.id, Date.now());
-      this.room.broadcast(JSON.stringify({ type: "typing", userId }), [conn.id]);
-      return;
-    }
+    if (frame.type === "typing") return typing(this.room, conn);
+    if (frame.type === "heartbeat") return renew(conn, frame.seq);
     if (frame.type === "sync") return this.sync(conn, frame.afterSeq, requestId);
     await this.post(conn, frame, requestId);
   }
@@ -154,32 +164,16 @@ export default class ChatServer implements Party.Server {
   private async sync(conn: Party.Connection<ConnState>, afterSeq: number, requestId: string) {
     const reply = await askApi(this.scope, conn, requestId, "Could not load history; retry sync.", {
       // For this connection's user: a 404 (no longer allowed to see the room) closes it (4000).
-      path: `/v1/internal/rooms/${this.room.id}/messages?afterSeq=${afterSeq}&limit=100&userId=${conn.state!.userId}`,
+      path: `/v1/internal/rooms/${this.life.roomId}/messages?afterSeq=${afterSeq}&limit=100&userId=${conn.state!.userId}`,
       ok: [200],
       schema: MessageHistorySchema,
     });
     if (reply) send(conn, { type: "history", messages: reply.body.items, hasMore: reply.body.hasMore });
   }
 
-  /** New messages in seq order (see seq-order.ts); a held one goes out within HOLD_MS at the latest. */
+  /** New messages in seq order (see seq-order.ts); a held one goes out within SEQ_HOLD_MS at the latest. */
   private broadcastMessage(message: Message) {
-    this.broadcastAll(admit(this.order, message));
-    if (this.order.held.size > 0) this.holdTimer ??= setTimeout(() => this.flushHeld(), HOLD_MS);
-    else this.clearHoldTimer();
-  }
-
-  private flushHeld() {
-    this.broadcastAll(release(this.order, true));
-    this.clearHoldTimer();
-  }
-
-  private clearHoldTimer() {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-  }
-
-  private broadcastAll(messages: Message[]) {
-    for (const message of messages) this.room.broadcast(JSON.stringify({ type: "message", message }));
+    return this.life.broadcast(message, envOf(this.room.env).SEQ_HOLD_MS);
   }
 
   /**
@@ -199,21 +193,26 @@ export default class ChatServer implements Party.Server {
   }
 
   private async push(req: Party.Request, requestId: string) {
-    if (req.headers.get("x-petrel-debug") === "boom" && isDevEnvironment(this.room.env)) {
-      // Development and test only, like the API's /dev/boom: proves party errors reach Sentry.
-      throw new Error("party boom: internal detail");
-    }
-    const debug = req.headers.get("x-petrel-debug");
-    const answer = debug && isDevEnvironment(this.room.env) ? this.commits.debug(debug) : undefined;
-    if (answer) return answer; // development and test only (group-commit.ts)
-    const parsed = PushSchema.safeParse(await req.json().catch(() => null));
+    const room = (await this.life.store()).id;
+    // Read first: a response sent before the request body was read resets the connection.
+    const body = await req.json().catch(() => null);
+    const debug = debugAction(req, this.room.env);
+    // Development and test only (debug.ts), like the API's /dev/boom: proves party errors reach Sentry.
+    if (debug === "boom") throw new Error("party boom: internal detail");
+    if (debug === "rebuild") await this.life.rebuild();
+    if (debug) return json({ instance: this.instance, rebuilds: this.life.rebuilds, requestId });
+    const header = req.headers.get("x-petrel-debug");
+    const commitHook = header && isDevEnvironment(this.room.env) ? this.commits.debug(header) : undefined;
+    if (commitHook) return commitHook; // development and test only (group-commit.ts)
+    const parsed = PushSchema.safeParse(body);
     if (!parsed.success) return json({ error: "invalid push", requestId }, 400);
     const push = parsed.data;
-    partyLog.info("push", { party: "chat", room: this.room.id, type: push.type, requestId });
-    if (push.type === "message") this.broadcastMessage(push.message);
+    partyLog.info("push", { party: "chat", room, type: push.type, requestId });
+    if (push.type === "message") await this.broadcastMessage(push.message);
     if (push.type === "disconnect") closeMatching(this.room, push);
-    if (push.type === "recheck") await recheckAccess(this.room);
+    if (push.type === "recheck") await recheckAccess(this.room, room);
     if (push.type === "room_deleted") closeAll(this.room, CLOSE.roomDeleted, "room deleted");
+    if (push.type !== "message") await this.life.settle();
     return json({ ok: true, requestId });
   }
 }
@@ -223,8 +222,3 @@ function answering(frame: unknown): { clientId?: string } {
   const f = frame as { type?: unknown; clientId?: unknown } | null;
   return f?.type === "message" && typeof f.clientId === "string" ? { clientId: f.clientId } : {};
 }
-
-const isDevEnvironment = (env: Record<string, unknown>) => {
-  const { ENVIRONMENT } = envOf(env);
-  return ENVIRONMENT === "development" || ENVIRONMENT === "test";
-};

@@ -5,7 +5,12 @@ import {
   DEFAULT_ACCESS_RECHECK_SECONDS,
   DEFAULT_MAX_FRAMES_PER_SECOND,
   DEFAULT_MAX_SOCKETS_PER_USER,
+  DEFAULT_MAX_UNACKED_MESSAGES,
+  DEFAULT_PRESENCE_LEASE_SECONDS,
+  DEFAULT_SESSION_CHECK_SECONDS,
+  DEFAULT_SESSION_FAIL_CLOSED_SECONDS,
 } from "../src/shared/realtime.ts";
+import { HOLD_MS } from "./seq-order.ts";
 
 const optionalText = z
   .string()
@@ -40,6 +45,20 @@ const PartyEnvSchema = z.object({
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_SOCKETS_PER_USER),
   /** How often a chat room re-checks its connected users' access (catches a missed push). */
   ACCESS_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_ACCESS_RECHECK_SECONDS),
+  /** Presence lease (party/lifecycle.ts): clients heartbeat every half lease; silent sockets close (4001). */
+  PRESENCE_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(DEFAULT_PRESENCE_LEASE_SECONDS),
+  /** Messages a socket may be behind its last read-ack before it is closed as a slow consumer (4001). */
+  MAX_UNACKED_MESSAGES: z.coerce.number().int().min(4).max(1_000_000).default(DEFAULT_MAX_UNACKED_MESSAGES),
+  /** How often a room asks the API which of its connected sessions were revoked (party/sessions.ts). */
+  SESSION_CHECK_SECONDS: z.coerce.number().min(1).max(3600).default(DEFAULT_SESSION_CHECK_SECONDS),
+  /** Sessions that could not be verified for this long (the check kept failing) are closed (4000). */
+  SESSION_FAIL_CLOSED_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(86_400)
+    .default(DEFAULT_SESSION_FAIL_CLOSED_SECONDS),
+  /** How long a new message ahead of a gap waits for the earlier ones (party/seq-order.ts). */
+  SEQ_HOLD_MS: z.coerce.number().int().min(10).max(60_000).default(HOLD_MS),
   /** Sentry for party errors; off when unset. */
   SENTRY_DSN: optionalText.pipe(z.url().optional()),
   SENTRY_RELEASE: optionalText,

@@ -93,7 +93,50 @@ describe("faults: the database", () => {
 // not answer discovery in time").
 
 describe("faults: realtime", () => {
-  it("with PartyKit down or hung, posting still answers 201, and a live client recovers the messages by sync", async () => {
+  it("with the partykit dev process stopped, posting answers 201; started again, the client syncs exactly the missed messages", async () => {
+    await withFault("fault-partykit", async (fault) => {
+      // The Worker publishes to, and issues tickets for, the fault party: a real process to stop.
+      const onFault = { PARTYKIT_URL: inject("faultPartyUrl") };
+      const viaFault: typeof fetch = (input, init) =>
+        apiWithEnv(onFault, new URL(String(input)).pathname, init);
+      const { owner, room } = await roomFixture();
+      const live = await connectRoom(owner, room.id, { fetch: viaFault });
+      // What the server sent, before the client's dedupe and reorder buffer.
+      const raw: Array<{ type: string; message?: { seq: number }; messages?: Array<{ seq: number }> }> = [];
+      live.client.socket.addEventListener("message", (e) => raw.push(JSON.parse(String(e.data))));
+      try {
+        await until(() => live.client.state === "live", 10_000, "live");
+        await live.client.send("before");
+        const post = (body: string) =>
+          apiWithEnv(
+            onFault,
+            `/v1/rooms/${room.id}/messages`,
+            jsonBody({ body, clientId: crypto.randomUUID() }, bearer(owner.accessToken)),
+          );
+        await fault.stop();
+        for (const body of ["while down 1", "while down 2"]) expect((await post(body)).status).toBe(201);
+        await until(() => live.client.state === "reconnecting", 10_000, "the client notices");
+        await fault.start();
+        await until(() => live.messages.length === 3, 30_000, "the missed messages");
+        expect(live.messages.map((m) => [m.seq, m.body])).toEqual([
+          [1, "before"],
+          [2, "while down 1"],
+          [3, "while down 2"],
+        ]);
+        const sent = raw.flatMap((f) =>
+          f.type === "message" ? [f.message!.seq] : f.type === "history" ? f.messages!.map((m) => m.seq) : [],
+        );
+        expect(sent).toEqual([1, 2, 3]); // each seq once, in order, as the server sent them
+        // The restarted party shows only who is connected now.
+        const welcomes = raw.filter((f) => f.type === "welcome") as unknown as Array<{ presence: string[] }>;
+        expect(welcomes.at(-1)!.presence).toEqual([owner.id]);
+      } finally {
+        live.client.close();
+      }
+    });
+  }, 90_000);
+
+  it("with PartyKit unreachable or hung, posting still answers 201, and a live client recovers the messages by sync", async () => {
     const { owner, room } = await roomFixture();
     const live = await connectRoom(owner, room.id);
     try {

@@ -15,8 +15,13 @@ export const StoredMessageSchema = z.object({ message: MessageSchema });
 /** GET /v1/internal/rooms/:roomId/state */
 export const RoomStateSchema = z.object({ lastSeq: z.number().int() });
 
+/** At most this many sessions per check; a party with more connected sessions asks in pages. */
+export const SESSION_CHECK_MAX_IDS = 1000;
+
 /** POST /v1/internal/sessions/check */
-export const SessionCheckBodySchema = z.object({ sessionIds: z.array(line({ max: 64 })).max(1000) }).strict();
+export const SessionCheckBodySchema = z
+  .object({ sessionIds: z.array(line({ max: 64 })).max(SESSION_CHECK_MAX_IDS) })
+  .strict();
 export const SessionCheckSchema = z.object({ revoked: z.array(z.string()) });
 
 /** At most this many users per access check; a party with more connected users asks in pages. */

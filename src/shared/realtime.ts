@@ -20,10 +20,22 @@ export const SERVICE_AUTH_HEADER = "x-petrel-service-token";
 export const DEFAULT_MAX_SOCKETS_PER_USER = 5;
 /** How often a party re-checks its connected users' access to the room (a missed push is caught). */
 export const DEFAULT_ACCESS_RECHECK_SECONDS = 30;
+/** Presence lease: a socket with no heartbeat for this long is closed and leaves presence. */
+export const DEFAULT_PRESENCE_LEASE_SECONDS = 30;
+/** Slow consumer: a socket that has not acknowledged this many newer messages is closed (4001). */
+export const DEFAULT_MAX_UNACKED_MESSAGES = 1000;
+/** How often a party asks the API which of its connected sessions were revoked. */
+export const DEFAULT_SESSION_CHECK_SECONDS = 3;
+/** Sessions a party could not verify for this long (the check kept failing) are closed (4000). */
+export const DEFAULT_SESSION_FAIL_CLOSED_SECONDS = 30;
+/** How long a client shows a typing indicator after the last `typing` frame of that user. */
+export const TYPING_TTL_MS = 4000;
 /** Close codes beyond 1008 (policy: flood, revoked session) and 1009 (frame too large). */
 export const CLOSE = {
   /** Access revoked or lost: fetch a new ticket; a 404 there means stop. */
   accessLost: 4000,
+  /** Slow consumer (messages not acknowledged) or no heartbeat within the lease: reconnect and sync. */
+  slowConsumer: 4001,
   /** Too many sockets for this user in this room: back off. */
   tooManySockets: 4002,
   /** The room was deleted: do not reconnect. */
@@ -44,6 +56,11 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
     .strict(),
   z.object({ type: z.literal("typing") }).strict(),
   z.object({ type: z.literal("sync"), afterSeq: z.number().int().min(0) }).strict(),
+  /**
+   * Renews the presence lease; `seq` (the highest message seq received on this socket) is the
+   * read-acknowledgement that keeps a reading client from being closed as a slow consumer.
+   */
+  z.object({ type: z.literal("heartbeat"), seq: z.number().int().min(0).optional() }).strict(),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
@@ -57,11 +74,20 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
     userId: Id,
     presence: z.array(Id),
     lastSeq: z.number().int().min(0),
+    /** Send `heartbeat` this often; the lease lasts `leaseSeconds` after the last one. */
+    heartbeatSeconds: z.number().positive().optional(),
+    leaseSeconds: z.number().positive().optional(),
+    /** Send a `heartbeat {seq}` after receiving this many messages (read-ack), even between beats. */
+    ackEvery: z.number().int().min(1).optional(),
   }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), clientId: z.string(), id: Id, seq: z.number().int().min(1) }),
-  z.object({ type: z.literal("typing"), userId: Id }),
+  /** Show "typing" for `ttlMs` (unless renewed or the user leaves). */
+  z.object({ type: z.literal("typing"), userId: Id, ttlMs: z.number().int().min(0).optional() }),
+  /** v1.0 full list; servers since v1.1 send `welcome` + `presence_diff` instead. */
   z.object({ type: z.literal("presence"), users: z.array(Id) }),
+  /** v1.1: who came (first socket) and who left (last socket closed, or its lease ran out). */
+  z.object({ type: z.literal("presence_diff"), joined: z.array(Id), left: z.array(Id) }),
   z.object({ type: z.literal("history"), messages: z.array(MessageSchema), hasMore: z.boolean() }),
   z.object({ type: z.literal("notification"), notification: NotificationSchema }),
   z.object({

@@ -50,7 +50,7 @@ export function jsonBody(body: unknown, init: RequestInit = {}): RequestInit {
   };
 }
 
-type FaultService = "fault-sqld" | "fault-redis";
+type FaultService = "fault-sqld" | "fault-redis" | "fault-partykit";
 
 async function controlCall(path: string, method = "POST"): Promise<Response> {
   const res = await fetch(`${inject("controlUrl")}${path}`, { method });

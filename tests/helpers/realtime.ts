@@ -116,3 +116,37 @@ export async function ticketFor(user: TestUser, channel: string) {
     body: (await res.json()) as { url: string; ticket: string; host: string; party: string; room: string },
   };
 }
+
+/** The seqs of the `message` frames a raw socket received, in arrival order (duplicates kept). */
+export const messageSeqs = (raw: Array<Record<string, unknown>>) =>
+  raw.filter((f) => f.type === "message").map((f) => (f.message as { seq: number }).seq);
+
+/** A raw socket to `partyUrl` (e.g. the fault party) with a ticket the API issued for this room. */
+export async function rawRoomSocket(user: TestUser, roomId: string, partyUrl: string) {
+  const { body } = await ticketFor(user, `room:${roomId}`);
+  const url = new URL(body.url);
+  const sock = await rawSocket(`${partyUrl.replace(/^http/, "ws")}${url.pathname}${url.search}`);
+  if (!sock.ws) throw new Error(`socket refused: ${sock.status}`);
+  await until(() => sock.raw.length > 0, 10_000, "welcome");
+  return { ...sock, ws: sock.ws, send: (frame: unknown) => sock.ws!.send(JSON.stringify(frame)) };
+}
+
+/** POST to a chat room on `partyUrl` with the service credential: a push, or a dev/test hook. */
+export async function partyPost(
+  partyUrl: string,
+  roomId: string,
+  serviceToken: string,
+  opts: { push?: unknown; debug?: "instance" | "rebuild" },
+) {
+  const res = await fetch(`${partyUrl}/parties/chat/${roomId}`, {
+    method: "POST",
+    headers: {
+      "x-petrel-service-token": serviceToken,
+      "content-type": "application/json",
+      ...(opts.debug ? { "x-petrel-debug": opts.debug } : {}),
+    },
+    ...(opts.push ? { body: JSON.stringify(opts.push) } : {}),
+  });
+  if (!res.ok) throw new Error(`party POST failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { instance?: string; rebuilds?: number };
+}

@@ -3,14 +3,12 @@
  * migrations), redis-server + the Upstash REST bridge, a Sentry envelope sink, the Worker in
  * `wrangler dev` (for partykit's callbacks and static assets), and `partykit dev`. A second
  * sqld and Redis are reserved for fault injection, driven through a loopback control server,
- * so stopping them never disturbs tests running in parallel. Everything is stopped after.
+ * so stopping them never disturbs tests running in parallel; so is a second `partykit dev`. Everything is stopped after.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Validator } from "@seriousme/openapi-schema-validator";
 import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
 import { startOidcServer } from "../../scripts/lib/oidc-server.ts";
@@ -19,7 +17,6 @@ import { startS3Server } from "../../scripts/lib/s3-server.ts";
 import { generateLocalSecrets, publicJwks } from "../../scripts/lib/secrets.ts";
 import { startSentrySink } from "../../scripts/lib/sentry-sink.ts";
 import {
-  type Service,
   startPartykit,
   startRedis,
   startSqld,
@@ -28,6 +25,7 @@ import {
   testRedisCommand,
 } from "../../scripts/lib/stack.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
+import { restartable, startControlServer, testWorkerBindings } from "./stack-control.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 declare module "vitest" {
@@ -43,6 +41,8 @@ declare module "vitest" {
     controlUrl: string;
     faultSqldUrl: string;
     faultUpstashUrl: string;
+    /** A second `partykit dev` for fault tests (stop/start under withFault) and hibernation tests. */
+    faultPartyUrl: string;
     hungUrl: string;
     /** OAuth: the local OpenID Connect provider (scripts/lib/oidc-server.ts), configured as provider "oidc". */
     oidcUrl: string;
@@ -52,156 +52,6 @@ declare module "vitest" {
     /** Webhooks: a real HTTP receiver that records every request (tests/setup/webhook-receiver.ts). */
     webhookReceiverUrl: string;
   }
-}
-
-/** A service that the control server can stop and start again on the same port and data. */
-interface Restartable {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function restartable(
-  startFn: () => Promise<Service>,
-): Restartable & { first: Promise<Service>; pid(): number | undefined } {
-  let current: Service | undefined;
-  const start = async () => {
-    if (!current || current.proc.child.exitCode !== null || current.proc.child.signalCode !== null) {
-      current = await startFn();
-    }
-  };
-  const first = startFn().then((s) => {
-    current = s;
-    return s;
-  });
-  return {
-    first,
-    pid: () => current?.proc.child.pid,
-    start,
-    stop: async () => {
-      await current?.stop();
-    },
-  };
-}
-
-/**
- * One holder at a time per fault service: a test that stops a shared fault sqld/Redis must not
- * overlap with another file's test that uses it (vitest runs files in parallel). A lease that
- * is never released (a crashed test) expires after LEASE_MS.
- */
-const LEASE_MS = 120_000;
-function leases() {
-  const tails = new Map<string, Promise<void>>();
-  const holders = new Map<string, { id: string; release(): void }>();
-  return {
-    async acquire(name: string): Promise<string> {
-      const prev = tails.get(name) ?? Promise.resolve();
-      let release!: () => void;
-      const done = new Promise<void>((r) => {
-        release = r;
-      });
-      tails.set(
-        name,
-        prev.then(() => done),
-      );
-      await prev;
-      const id = crypto.randomUUID();
-      const timer = setTimeout(release, LEASE_MS);
-      holders.set(name, {
-        id,
-        release: () => {
-          clearTimeout(timer);
-          release();
-        },
-      });
-      return id;
-    },
-    release(name: string, id: string): boolean {
-      const h = holders.get(name);
-      if (h?.id !== id) return false;
-      holders.delete(name);
-      h.release();
-      return true;
-    },
-  };
-}
-
-/** CPU use of a process over `ms`, in percent of one core, from /proc (Linux). */
-async function cpuPercent(pid: number, ms: number): Promise<number> {
-  const ticks = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100)
-  };
-  const before = ticks();
-  await new Promise((r) => setTimeout(r, ms));
-  return ((ticks() - before) / 100 / (ms / 1000)) * 100;
-}
-
-/** The request body, as text. */
-function readBody(req: import("node:http").IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-/**
- * Loopback control server for tests in workerd, which cannot touch processes:
- * POST /services/<fault>/(stop|start|lease|release?lease=<id>), GET /services/<name>/cpu?ms=.
- * POST /openapi/validate validates the posted OpenAPI document in Node (the validator compiles
- * code, which workerd forbids), so a workers test can validate exactly what the Worker served.
- */
-function startControlServer(
-  services: Record<string, Restartable>,
-  pids: Record<string, () => number | undefined>,
-): Promise<{ url: string; server: Server }> {
-  const lease = leases();
-  const server = createHttpServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://control");
-    if (req.method === "POST" && url.pathname === "/openapi/validate") {
-      try {
-        const result = await new Validator().validate(JSON.parse(await readBody(req)));
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ valid: result.valid, errors: result.errors ?? [] }));
-      } catch (err) {
-        res.writeHead(400).end(String(err));
-      }
-      return;
-    }
-    const m = /^\/services\/([a-z-]+)\/(stop|start|lease|release|cpu)$/.exec(url.pathname);
-    const [name, action] = m ? [m[1]!, m[2]!] : ["", ""];
-    try {
-      if (req.method === "GET" && action === "cpu" && pids[name]?.()) {
-        const ms = Math.min(Number(url.searchParams.get("ms") ?? 1000) || 1000, 10_000);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ percent: await cpuPercent(pids[name]()!, ms) }));
-        return;
-      }
-      const svc = services[name];
-      if (req.method !== "POST" || !svc) {
-        res.writeHead(404).end();
-        return;
-      }
-      if (action === "lease") {
-        res.writeHead(200, { "content-type": "text/plain" }).end(await lease.acquire(name));
-      } else if (action === "release") {
-        res.writeHead(lease.release(name, url.searchParams.get("lease") ?? "") ? 204 : 409).end();
-      } else {
-        await (action === "stop" ? svc.stop() : svc.start());
-        res.writeHead(204).end();
-      }
-    } catch (err) {
-      res.writeHead(500).end(String(err));
-    }
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const addr = server.address();
-      resolve({ url: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`, server });
-    }),
-  );
 }
 
 /** Accepts TCP connections and never answers: a hung dependency. */
@@ -230,9 +80,8 @@ export default async function setup(project: TestProject) {
   const echo = process.env.PETREL_TEST_ECHO === "1";
   try {
     const secrets = await generateLocalSecrets();
-    const [sqldPort, faultSqldPort, redisPort, faultRedisPort, partyPort, workerPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
-    );
+    const [sqldPort, faultSqldPort, redisPort, faultRedisPort, partyPort, workerPort, faultPartyPort] =
+      await Promise.all(Array.from({ length: 7 }, () => freePort()));
 
     const sqld = await startSqld({ dataDir: join(dir, "sqld"), port: sqldPort!, echo });
     cleanups.push(() => sqld.stop());
@@ -272,17 +121,7 @@ export default async function setup(project: TestProject) {
     const workerUrl = `http://127.0.0.1:${workerPort}`;
     const partyUrl = `http://127.0.0.1:${partyPort}`;
     const bindings: Record<string, string> = {
-      ENVIRONMENT: "test",
-      LOG_LEVEL: "warn",
-      LIBSQL_URL: sqld.url,
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: upstashToken,
-      PARTYKIT_URL: partyUrl,
-      PUBLIC_API_URL: workerUrl,
-      APP_URL: `${workerUrl}/app`,
-      JWT_ISSUER: workerUrl,
-      JWT_AUDIENCE: "petrel",
-      CORS_ORIGINS: "http://app.test",
+      ...testWorkerBindings({ sqldUrl: sqld.url, upstashUrl: bridge.url, upstashToken, partyUrl, workerUrl }),
       SENTRY_DSN: sentry.dsn,
       SENTRY_RELEASE: "petrel@test",
       // Cheap hashing keeps the suite fast; one test runs the production parameters end to end.
@@ -310,23 +149,37 @@ export default async function setup(project: TestProject) {
       ...secrets,
     };
 
-    const [party, worker] = await Promise.all([
+    const partyVars = {
+      API_URL: workerUrl,
+      JWT_ISSUER: workerUrl,
+      JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
+      SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
+      ENVIRONMENT: "test",
+      SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
+      // The periodic access re-check (production: 30 s), short enough for a test to wait for
+      // and long enough that the tests of the API's pushes finish before it runs.
+      ACCESS_RECHECK_SECONDS: "10",
+    };
+    // The fault party: stopped and started by fault tests, and quiet enough to be evicted. workerd
+    // evicts a hibernatable room after ~10 s without events, so no alarm may come sooner; a held
+    // message waits 5 s, so a test can fill the gap after a rebuild without racing the alarm.
+    const faultParty = restartable(() =>
       startPartykit({
-        port: partyPort!,
-        persistDir: join(dir, "partykit"),
+        port: faultPartyPort!,
+        persistDir: join(dir, "fault-partykit"),
         vars: {
-          API_URL: workerUrl,
-          JWT_ISSUER: workerUrl,
-          JWT_PUBLIC_JWKS: publicJwks(secrets.JWT_PRIVATE_KEYS!),
-          SERVICE_TOKEN: secrets.SERVICE_TOKEN!,
-          ENVIRONMENT: "test",
-          SENTRY_DSN: sentry.dsn, // party errors reach the same sink as the API's
-          // The periodic access re-check (production: 30 s), short enough for a test to wait for
-          // and long enough that the tests of the API's pushes finish before it runs.
-          ACCESS_RECHECK_SECONDS: "10",
+          ...partyVars,
+          ACCESS_RECHECK_SECONDS: "120",
+          SESSION_CHECK_SECONDS: "120",
+          PRESENCE_LEASE_SECONDS: "120",
+          SEQ_HOLD_MS: "5000",
         },
         echo,
       }),
+    );
+    cleanups.push(() => faultParty.stop());
+    const [party, worker] = await Promise.all([
+      startPartykit({ port: partyPort!, persistDir: join(dir, "partykit"), vars: partyVars, echo }),
       startWranglerDev({
         port: workerPort!,
         vars: bindings,
@@ -341,7 +194,7 @@ export default async function setup(project: TestProject) {
     );
 
     const control = await startControlServer(
-      { "fault-sqld": faultSqld, "fault-redis": faultRedis },
+      { "fault-sqld": faultSqld, "fault-redis": faultRedis, "fault-partykit": faultParty },
       { sqld: () => sqld.proc.child.pid, "fault-sqld": () => faultSqld.pid() },
     );
     cleanups.push(() => new Promise((r) => control.server.close(r)));
@@ -357,6 +210,7 @@ export default async function setup(project: TestProject) {
     project.provide("controlUrl", control.url);
     project.provide("faultSqldUrl", (await faultSqld.first).url);
     project.provide("faultUpstashUrl", faultBridge.url);
+    project.provide("faultPartyUrl", (await faultParty.first).url);
     project.provide("hungUrl", hung.url);
     project.provide("oidcUrl", oidc.issuer);
     project.provide("s3Url", s3.url);

@@ -1,6 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { and, inArray, isNull } from "drizzle-orm";
-import { sessions } from "../../db/schema.ts";
 import { svc } from "../../http/context.ts";
 import {
   createRouter,
@@ -10,9 +8,10 @@ import {
   MESSAGE_BODY_LIMIT,
   route,
 } from "../../http/openapi.ts";
-import { IdSchema, nowIso } from "../../lib/ids.ts";
+import { IdSchema } from "../../lib/ids.ts";
 import { authorApiLimit, consumeApiBudget } from "../../middleware/rate-limit.ts";
 import { requireService } from "../../middleware/service-auth.ts";
+import { sessionsNoLongerValid } from "../../services/identity/revocation.ts";
 import { type BatchOutcome, postMessageBatch } from "../../services/rooms/message-batch.ts";
 import * as messagesService from "../../services/rooms/messages.ts";
 import { roomAccess, usersDeniedRoom } from "../../services/rooms/rooms.ts";
@@ -24,6 +23,7 @@ import {
   MESSAGE_BATCH_MAX,
   MessageBatchReplySchema,
   RoomStateSchema,
+  SESSION_CHECK_MAX_IDS,
   SessionCheckBodySchema,
   SessionCheckSchema,
   StoredMessageSchema,
@@ -134,6 +134,7 @@ const check = route({
   security,
   middleware,
   summary: "Which of these sessions are no longer valid",
+  description: `At most ${SESSION_CHECK_MAX_IDS} ids per call (more is 400): a party with more open sessions asks in pages, and reads a refused or failed page as "not verified", never as "none revoked".`,
   request: { body: jsonContent(SessionCheckBodySchema) },
   responses: {
     200: jsonResponse("The revoked, expired or unknown ones", SessionCheckSchema),
@@ -183,15 +184,8 @@ export const internalRoutes = createRouter()
     return c.json(await usersDeniedRoom(svc(c), roomId, c.req.valid("json").userIds), 200);
   })
   .openapi(check, async (c) => {
-    const ids = c.req.valid("json").sessionIds;
-    if (ids.length === 0) return c.json({ revoked: [] }, 200);
-    const live = await svc(c)
-      .db.select({ id: sessions.id, expiresAt: sessions.expiresAt })
-      .from(sessions)
-      .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt)));
-    const now = nowIso();
-    const valid = new Set(live.filter((s) => s.expiresAt > now).map((s) => s.id));
-    return c.json({ revoked: ids.filter((id) => !valid.has(id)) }, 200);
+    const revoked = await sessionsNoLongerValid(svc(c).db, c.req.valid("json").sessionIds);
+    return c.json({ revoked }, 200);
   });
 
 function batchResult(outcome: BatchOutcome) {

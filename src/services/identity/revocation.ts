@@ -1,8 +1,9 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db/client.ts";
 import { sessions } from "../../db/schema.ts";
 import { DependencyError } from "../../lib/errors.ts";
+import { nowIso } from "../../lib/ids.ts";
 import { createThrottledLog, errorFields, type Logger } from "../../lib/log.ts";
 
 /**
@@ -106,4 +107,21 @@ export async function isSessionRevoked(sessionId: string, db: () => Database, co
     return revokedInDatabase(db(), sessionId);
   }
   return false;
+}
+
+/**
+ * Which of these sessions can no longer be used (revoked, expired or unknown): the parties' check
+ * of their open sockets (POST /v1/internal/sessions/check). One query per call; callers page
+ * their ids (at most SESSION_CHECK_MAX_IDS per call), and the database, not the isolate's view,
+ * answers, so a revocation made anywhere is seen at once.
+ */
+export async function sessionsNoLongerValid(db: Database, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const live = await db
+    .select({ id: sessions.id, expiresAt: sessions.expiresAt })
+    .from(sessions)
+    .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt)));
+  const now = nowIso();
+  const valid = new Set(live.filter((s) => s.expiresAt > now).map((s) => s.id));
+  return ids.filter((id) => !valid.has(id));
 }
