@@ -63,8 +63,11 @@ async function signIn(browser: Browser, prefix: string): Promise<Signed> {
     const path = new URL(res.url()).pathname;
     if (path === "/v1/auth/login" && res.status() === 200) signed.token = (await res.json()).accessToken;
     if (path === "/v1/auth/refresh" || res.status() === 401) {
-      const code = res.status() === 401 ? (await res.json().catch(() => ({}))).code : undefined;
-      signed.auth.push({ path, status: res.status(), code });
+      // Recorded when the response arrives; the 401's code is filled in once its body is read,
+      // so a refresh answered meanwhile can never be listed before the 401 that caused it.
+      const entry: Signed["auth"][number] = { path, status: res.status(), code: undefined };
+      signed.auth.push(entry);
+      if (res.status() === 401) entry.code = (await res.json().catch(() => ({}))).code;
     }
   });
   await logIn(user.page, email);
