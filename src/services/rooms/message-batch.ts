@@ -9,7 +9,7 @@
  * concurrent post with the same clientId, rolls the batch back and the messages are then
  * stored one at a time through postMessage.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { ServiceContext } from "../../context/service-context.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { memberships, messages, roomMembers, rooms } from "../../db/schema.ts";
@@ -23,7 +23,7 @@ import { notifyMentions } from "../notifications/notifications.ts";
 import { can, type OrgRole } from "../orgs/rbac.ts";
 import { dispatchWebhooks, webhookEvents } from "../webhooks/outbox.ts";
 import { payload } from "../webhooks/payloads.ts";
-import { type MessageRow, type PostInput, postMessage, toMessage } from "./messages.ts";
+import { type MessageRow, messageWrite, type PostInput, postMessage, toMessage } from "./messages.ts";
 import { canSeeRoom, type RoomAccess, type RoomRow } from "./rooms.ts";
 
 export interface BatchItem extends PostInput {
@@ -130,28 +130,6 @@ const conflict = () =>
     errors: [{ path: "clientId", message: "already used" }],
   });
 
-/** The statements that store one new message: the seq is the room's next, in this transaction. */
-function insertStatements(ctx: ServiceContext, roomId: string, id: string, item: BatchItem) {
-  return [
-    ctx.db
-      .update(rooms)
-      .set({ lastSeq: sql`${rooms.lastSeq} + 1` })
-      .where(eq(rooms.id, roomId)),
-    ctx.db
-      .insert(messages)
-      .values({
-        id,
-        roomId,
-        seq: sql`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})`,
-        authorId: item.authorId,
-        body: item.body,
-        attachments: item.attachments ?? [],
-        clientId: item.clientId,
-      })
-      .returning(),
-  ] as const;
-}
-
 /** Store `items` (arrival order = seq order) and answer each one; see the file comment. */
 export async function postMessageBatch(
   ctx: ServiceContext,
@@ -170,7 +148,11 @@ export async function postMessageBatch(
       fresh.map(async (s) => {
         const id = uuidv7();
         const hooks = await webhookEvents(ctx, orgId, "message.created", payload.message(id));
-        return { s, hooks, statements: [...insertStatements(ctx, roomId, id, s.item), ...hooks.statements] };
+        return {
+          s,
+          hooks,
+          statements: [...messageWrite(ctx, roomId, id, s.item.authorId, s.item), ...hooks.statements],
+        };
       }),
     );
     try {
