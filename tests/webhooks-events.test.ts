@@ -1,10 +1,11 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { WEBHOOK_EVENT_TYPES } from "../src/services/webhooks/event-types.ts";
 import { api, jsonBody, settled } from "./helpers/api.ts";
 import { failingTrigger, rows } from "./helpers/faults.ts";
 import { readyFile } from "./helpers/files.ts";
 import { addMember, authed, createOrg, insertInvitation } from "./helpers/orgs.ts";
 import { expectProblem } from "./helpers/problem.ts";
+import { rawRoomSocket, until } from "./helpers/realtime.ts";
 import { bearer, registerUser, type TestUser } from "./helpers/users.ts";
 import {
   createWebhook,
@@ -174,6 +175,29 @@ describe("webhooks: one delivery per committed change", () => {
     expect(await rows("select type from webhook_events where org_id = ?", [org])).toEqual([
       { type: "room.deleted" },
     ]);
+  });
+});
+
+describe("webhooks: socket messages", () => {
+  it("a message sent over the socket (stored by the group commit) has exactly one message.created", async () => {
+    const org = (await createOrg(owner)).id;
+    const hookKey = receiverKey();
+    const hook = await createWebhook(owner.accessToken, org, hookKey, ["message.created"]);
+    const roomId = await newRoom(org);
+    const sock = await rawRoomSocket(owner, roomId, inject("partyUrl"));
+    sock.send({ type: "message", clientId: crypto.randomUUID(), body: "over the socket" });
+    await until(() => sock.raw.some((f) => f.type === "ack"), 10_000, "the ack");
+    const ack = sock.raw.find((f) => f.type === "ack") as { id: string; seq: number };
+    sock.ws.close();
+    // A REST post after it: once both deliveries are in, a duplicate of the first would show.
+    const rest = (await (await post(roomId, "over REST")).json()) as { id: string };
+    const events = (await receivedAtLeast(hookKey, 2)).map((r) => verify(r, hook.secret));
+    const messages = events.map(
+      (e) => (e.data as { message: { id: string; seq: number; body: string } }).message,
+    );
+    expect(events.map((e) => e.type)).toEqual(["message.created", "message.created"]);
+    expect(messages.map((m) => m.id).sort()).toEqual([ack.id, rest.id].sort());
+    expect(messages.find((m) => m.id === ack.id)).toMatchObject({ seq: ack.seq, body: "over the socket" });
   });
 });
 
