@@ -6,8 +6,9 @@ import { bearer, registerUser } from "./helpers/users.ts";
 
 /**
  * X-Petrel-Cost (COST_HEADERS=on, as in every test): the round trips a request made, counted
- * where they leave the Worker (src/db/client.ts per handle, the Upstash requester in
- * src/adapters/kv.ts per request). The bench's cost table is built from these headers.
+ * where they leave the Worker (the database client's fetch in src/db/client.ts, the Upstash
+ * requester in src/adapters/kv.ts), per request through src/lib/costs.ts. The bench's cost
+ * table is built from these headers.
  */
 const cost = (res: Response) => {
   const m = /^db=(\d+), redis=(\d+)$/.exec(res.headers.get("x-petrel-cost") ?? "");
@@ -23,7 +24,7 @@ describe("round-trip counting", () => {
     const store = createUpstashStore(inject("upstashUrl"), inject("upstashToken"), 3000);
     const redis = store.redis!;
     const key = `costs:${crypto.randomUUID()}`;
-    const trips = { redis: 0 };
+    const trips = { db: 0, redis: 0 };
     await countTrips(trips, async () => {
       await store.set(key, "1", 60);
       await store.get(key);
@@ -64,6 +65,20 @@ describe("round-trip counting", () => {
     const res = await apiWithEnv(isolate, "/v1/me", bearer(u.accessToken, { "cache-control": "no-cache" }));
     expect(res.headers.get("x-cache")).toBe("BYPASS");
     expect(cost(res)).toEqual({ db: 1, redis: 0 });
+  });
+
+  it("the isolate's one database client counts each of many concurrent requests exactly", async () => {
+    const isolate = { REDIS_TIMEOUT_MS: "3013", ...QUIET_SYNC };
+    const u = await registerUser();
+    await apiWithEnv(isolate, "/v1/me", bearer(u.accessToken)); // the rate limiter's first sync
+    // More at once than the libSQL client's default queue (20): none waits on another's slot.
+    const res = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        apiWithEnv(isolate, "/v1/me", bearer(u.accessToken, { "cache-control": "no-cache" })),
+      ),
+    );
+    expect(res.map((r) => r.status)).toEqual(res.map(() => 200));
+    expect(res.map((r) => cost(r).db)).toEqual(res.map(() => 1));
   });
 });
 

@@ -23,7 +23,7 @@ export interface Services {
   readonly mailer: Mailer;
   /**
    * Round trips this request made so far, counted in the adapters (no I/O, creates nothing):
-   * the database per handle, Redis into `trips` while the request runs under countTrips().
+   * database and Redis into `trips` while the request runs under countTrips().
    */
   costs(): { db: number; redis: number };
   readonly trips: TripCounts;
@@ -98,10 +98,10 @@ export function createServices(
   let realtime: RealtimePublisher | undefined;
   let storage: ObjectStorage | undefined;
   let mailer: Mailer | undefined;
-  const trips: TripCounts = { redis: 0 };
+  const trips: TripCounts = { db: 0, redis: 0 };
   return {
     trips,
-    costs: () => ({ db: database?.roundTrips ?? 0, redis: trips.redis }),
+    costs: () => ({ db: trips.db, redis: trips.redis }),
     webhookQueue: env.WEBHOOKS,
     get database() {
       database ??= getDatabase(config.LIBSQL_URL, config.LIBSQL_AUTH_TOKEN, config.DB_TIMEOUT_MS);

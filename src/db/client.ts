@@ -1,6 +1,7 @@
 import { type Client, createClient, type InStatement, type TransactionMode } from "@libsql/client/web";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { drizzle } from "drizzle-orm/libsql/web";
+import { countTrip } from "../lib/costs.ts";
 import { DependencyError } from "../lib/errors.ts";
 import { isRetryableError } from "./errors.ts";
 import * as schema from "./schema.ts";
@@ -9,17 +10,15 @@ export type Database = LibSQLDatabase<typeof schema>;
 export interface DatabaseHandle {
   client: Client;
   db: Database;
-  /** HTTP round trips to sqld/Turso made through this handle (the bench's cost table, tests). */
-  readonly roundTrips: number;
 }
 
 /**
  * `@libsql/client` has no request timeout: every HTTP call to sqld/Turso goes through this
  * fetch, which aborts after `timeoutMs` and turns network failures into a DependencyError.
  */
-function fetchWithTimeout(timeoutMs: number, counted: { roundTrips: number }) {
+function fetchWithTimeout(timeoutMs: number) {
   return async (request: Request): Promise<Response> => {
-    counted.roundTrips++;
+    countTrip("db"); // the calling request's record (lib/costs.ts): the client is shared
     isolateTotal.roundTrips++;
     try {
       return await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
@@ -82,23 +81,26 @@ function resilient(client: Client, budgetMs: number): Client {
 }
 
 /**
- * A client per request (the services container creates one lazily). Creating one does no I/O.
- * Sharing one across requests is unsafe in workerd: the client queues calls beyond its
- * concurrency limit and starts them from whichever request frees a slot, so a call runs in
- * another request's context; workerd cancels such requests as hung, their slots are never
- * released, and the isolate stalls (found by the realtime benchmark at 100 msg/s).
+ * One client and drizzle instance per isolate and configuration (the URL is in the key, so a
+ * test's replaced binding gets its own). Creating one does no I/O, and nothing request-scoped
+ * is captured: the fetch and its timeout signal are made per call, in the caller's context.
+ * `concurrency: Infinity` turns off the client's queue (default 20 in flight): a queued call
+ * would start from whichever request freed a slot, i.e. in another request's I/O context, and
+ * workerd cancels such requests as hung (found by the realtime benchmark at 100 msg/s). sqld
+ * sheds excess load with 429, which retryBusy absorbs.
  */
+const handles = new Map<string, DatabaseHandle>();
+
 export function getDatabase(url: string, authToken: string | undefined, timeoutMs: number): DatabaseHandle {
-  const counted = { roundTrips: 0 };
-  const client = resilient(
-    createClient({ url, authToken, fetch: fetchWithTimeout(timeoutMs, counted) }),
-    timeoutMs,
-  );
-  return {
-    client,
-    db: drizzle(client, { schema }),
-    get roundTrips() {
-      return counted.roundTrips;
-    },
-  };
+  const key = `${url}|${authToken ?? ""}|${timeoutMs}`;
+  let handle = handles.get(key);
+  if (!handle) {
+    const client = resilient(
+      createClient({ url, authToken, fetch: fetchWithTimeout(timeoutMs), concurrency: Infinity }),
+      timeoutMs,
+    );
+    handle = { client, db: drizzle(client, { schema }) };
+    handles.set(key, handle);
+  }
+  return handle;
 }

@@ -2,12 +2,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
  * Round trips one request makes to shared services, counted where the call leaves the process
- * (the Redis adapter's HTTP requester). The clients are shared per isolate, so the count follows
- * the request's async context rather than a client object. Only with COST_HEADERS=on does a
- * request carry a record (`countTrips`); otherwise `countTrip` finds none and does nothing.
- * The database is counted per handle instead (src/db/client.ts): its client is per request.
+ * (the Redis adapter's HTTP requester, the database client's fetch). The clients are shared per
+ * isolate, so the count follows the request's async context rather than a client object. Only
+ * with COST_HEADERS=on does a request carry a record (`countTrips`); otherwise `countTrip` finds
+ * none and does nothing.
  */
 export interface TripCounts {
+  db: number;
   redis: number;
 }
 

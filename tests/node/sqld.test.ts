@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/procs.ts";
 import { type Service, startSqld } from "../../scripts/lib/stack.ts";
 import { getDatabase, retryBusy } from "../../src/db/client.ts";
+import { countTrips } from "../../src/lib/costs.ts";
 import { DependencyError } from "../../src/lib/errors.ts";
 
 /**
@@ -85,11 +86,24 @@ describe("local sqld under cancelled concurrent writers", () => {
     expect(app.filter((r) => r.status === "rejected")).toEqual([]);
   });
 
-  it("the app's database handle counts its round trips (the bench's cost table reads them)", async () => {
+  it("the app's database client counts round trips per calling request (the bench's cost table)", async () => {
     const handle = getDatabase(sqld.url, undefined, 5_000);
-    await handle.client.batch(["update rooms set last_seq = last_seq where id = 'r'"]);
-    await handle.client.execute("select 1");
-    expect(handle.roundTrips).toBe(2);
+    expect(getDatabase(sqld.url, undefined, 5_000)).toBe(handle); // one client per isolate and key
+    expect(getDatabase(sqld.url, undefined, 5_001)).not.toBe(handle);
+    const a = { db: 0, redis: 0 };
+    const b = { db: 0, redis: 0 };
+    // Two "requests" interleaved on the one shared client: each counts only its own trips.
+    await Promise.all([
+      countTrips(a, async () => {
+        await handle.client.batch(["update rooms set last_seq = last_seq where id = 'r'"]);
+        await handle.client.execute("select 1");
+      }),
+      countTrips(b, () => handle.client.execute("select 1")),
+    ]);
+    expect(a).toEqual({ db: 2, redis: 0 });
+    expect(b).toEqual({ db: 1, redis: 0 });
+    await handle.client.execute("select 1"); // outside a counted request: recorded nowhere
+    expect([a.db, b.db]).toEqual([2, 1]);
   });
 });
 
